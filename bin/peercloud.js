@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Entry point of the `peercloud` command: runs the compiled CLI from dist/.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write('peercloud: the TypeScript sources are not built yet; run `npm run build` first\n');
+  process.exit(1);
+}
+// Output piped into `head` and the like: a closed pipe is not an error worth a stack trace.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+const { main } = await import(entry.href);
+process.exitCode = await main(process.argv);
