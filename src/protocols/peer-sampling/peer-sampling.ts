@@ -141,48 +141,60 @@ export class PeerSampling implements ExchangeProtocol<DescriptorBuffer, Descript
 
   // ---- Framework (TOCS 2007, Fig. 1) ----------------------------------------------------------
 
-  /** (self, 0) followed by the head of the permuted view with the H oldest moved to the end. */
+  /**
+   * (self, 0) followed by the head of the permuted view with the H oldest moved to the end, i.e.
+   * c/2-1 entries drawn uniformly from the view minus its H oldest. When view selection later needs
+   * to know which entries were at the head (S > 0), those entries are physically moved there.
+   */
   private makeBuffer(self: PeerHandle): DescriptorBuffer {
     const base = self * this.c;
     const n = this.views.sizes[self];
     const ids = this.views.ids;
     const ages = this.views.ages;
-    // view.permute()
-    for (let i = n - 1; i > 0; i--) {
-      const j = this.rng.int(i + 1);
-      const ti = ids[base + i];
-      ids[base + i] = ids[base + j];
-      ids[base + j] = ti;
-      const ta = ages[base + i];
-      ages[base + i] = ages[base + j];
-      ages[base + j] = ta;
-    }
     const out = Math.min(this.config.exchangeLength - 1, n);
     const bufIds: PeerHandle[] = [self];
     const bufAges: number[] = [0];
     const h = Math.min(this.config.healing, n);
-    if (h > 0) {
-      const mark = this.removed;
-      markOldest(ages, base, n, h, mark, this.histogram);
-      // "Move the H oldest to the end": the head is then the first unmarked entries in permuted
-      // order. The view is only physically rearranged when the swapper (S > 0) later needs to know
-      // which entries sit at its head; otherwise reading past the marked ones is equivalent.
-      if (this.config.swapping > 0) this.moveMarkedToEnd(base, n);
-      else {
-        for (let i = 0; i < n && bufIds.length <= out; i++) {
-          if (mark[i] === 0) {
-            bufIds.push(ids[base + i]);
-            bufAges.push(ages[base + i]);
-          }
-        }
-        return { ids: bufIds, ages: bufAges };
-      }
+    const mark = this.removed;
+    if (h > 0) markOldest(ages, base, n, h, mark, this.histogram, this.rng);
+    else mark.fill(0, 0, n);
+    if (h > 0 && this.config.swapping > 0) this.moveMarkedToEnd(base, n);
+    // Partial Fisher–Yates over the candidate positions (unmarked ones): the first `take` draws are
+    // a uniform sample, exactly the head of a random permutation. Only S > 0 needs the view itself
+    // reordered (head = sent); then the candidates are the first n-h entries after the move.
+    const idx = this.mergedIds;
+    let candidates = 0;
+    if (h > 0 && this.config.swapping > 0) for (let i = 0; i < n - h; i++) idx[candidates++] = i;
+    else for (let i = 0; i < n; i++) if (mark[i] === 0) idx[candidates++] = i;
+    const take = Math.min(out, candidates);
+    for (let i = 0; i < take; i++) {
+      const j = i + this.rng.int(candidates - i);
+      const t = idx[i];
+      idx[i] = idx[j];
+      idx[j] = t;
+      bufIds.push(ids[base + idx[i]]);
+      bufAges.push(ages[base + idx[i]]);
     }
-    for (let i = 0; i < out; i++) {
-      bufIds.push(ids[base + i]);
-      bufAges.push(ages[base + i]);
-    }
+    if (this.config.swapping > 0) this.moveToHead(base, idx, take);
     return { ids: bufIds, ages: bufAges };
+  }
+
+  /** Swaps the entries at positions idx[0..k) into positions 0..k of a node's view. */
+  private moveToHead(base: number, idx: Int32Array, k: number): void {
+    const ids = this.views.ids;
+    const ages = this.views.ages;
+    for (let i = 0; i < k; i++) {
+      const from = idx[i];
+      if (from === i) continue;
+      const ti = ids[base + i];
+      ids[base + i] = ids[base + from];
+      ids[base + from] = ti;
+      const ta = ages[base + i];
+      ages[base + i] = ages[base + from];
+      ages[base + from] = ta;
+      // Keep later indices valid if they pointed at position i, which just moved to `from`.
+      for (let j = i + 1; j < k; j++) if (idx[j] === i) idx[j] = from;
+    }
   }
 
   /** Stable partition of a node's view: entries with mark 0 first, marked ones at the end. */
@@ -276,7 +288,7 @@ export class PeerSampling implements ExchangeProtocol<DescriptorBuffer, Descript
     const mIds = this.mergedIds;
     const mAges = this.mergedAges;
     const mark = this.removed;
-    markOldest(mAges, 0, n, drop, mark, this.histogram);
+    markOldest(mAges, 0, n, drop, mark, this.histogram, this.rng);
     let w = 0;
     for (let i = 0; i < n; i++) {
       if (mark[i] === 0) {
@@ -384,8 +396,9 @@ export class PeerSampling implements ExchangeProtocol<DescriptorBuffer, Descript
 }
 
 /**
- * Marks (mark[i] = 1) the k oldest of ages[offset .. offset+n), ties broken by lower index, and
- * leaves mark[i] = 0 for the others. Ages are small integers, so a histogram finds the age
+ * Marks (mark[i] = 1) the k oldest of ages[offset .. offset+n) and leaves mark[i] = 0 for the
+ * others. Among entries tied at the threshold age the choice is uniform when `rng` is given
+ * (selection sampling), by lowest index otherwise. Ages are small integers, so a histogram finds the age
  * threshold in O(n) instead of k passes over the view: view selection runs twice per exchange,
  * which makes this the simulator's hottest loop.
  */
@@ -396,6 +409,7 @@ export function markOldest(
   k: number,
   mark: Uint8Array,
   histogram: Int32Array,
+  rng?: Random,
 ): void {
   let maxAge = 0;
   for (let i = 0; i < n; i++) if (ages[offset + i] > maxAge) maxAge = ages[offset + i];
@@ -417,13 +431,19 @@ export function markOldest(
     above += here;
   }
   let ties = k - above;
+  let tied = histogram[threshold];
   for (let i = 0; i < n; i++) {
     const a = ages[offset + i];
     histogram[a] = 0;
     if (a > threshold) mark[i] = 1;
-    else if (a === threshold && ties > 0) {
-      mark[i] = 1;
-      ties--;
+    else if (a === threshold) {
+      // Selection sampling: mark with probability ties/tied, which picks a uniform subset.
+      const pick = ties > 0 && (rng === undefined ? true : ties >= tied || rng.int(tied) < ties);
+      tied--;
+      if (pick) {
+        mark[i] = 1;
+        ties--;
+      } else mark[i] = 0;
     } else mark[i] = 0;
   }
 }
