@@ -111,23 +111,36 @@ export function startWorld(world: World): Engine {
   const handles = Int32Array.from({ length: initial }, (_, i) => first + i);
   if (sampling) seedTopology(params.start, handles, params.view, sampling, sim.rng);
   const boot = world.bootstrap;
-  if (boot) {
+  if (boot && sampling) {
     // Nodes that join later know a few random live nodes (what the bootstrapping service would hand
     // them); set-up nodes were wired by the start topology instead. With growth from a single node,
     // joiners contact the first node, the "star-growing" scenario of the peer sampling paper.
     const contacts: PeerHandle[] = [];
-    sim.onJoin((s, node) => {
+    const pickContacts = (s: Simulation, node: PeerHandle): PeerHandle[] => {
       contacts.length = 0;
-      if (params.growth > 0 && params.start === 'star') {
+      if (params.growth > 0 && params.start === 'star' && s.population.isAlive(first)) {
         contacts.push(first);
-      } else {
-        const want = Math.min(params.joinContacts, s.population.size - 1);
-        for (let tries = 0; contacts.length < want && tries < want * 10; tries++) {
-          const c = s.population.randomLive(s.rng);
-          if (c !== node && !contacts.includes(c)) contacts.push(c);
-        }
+        return contacts;
       }
-      boot.join(node, contacts);
+      const want = Math.min(params.joinContacts, s.population.size - 1);
+      for (let tries = 0; contacts.length < want && tries < want * 10; tries++) {
+        const c = s.population.randomLive(s.rng);
+        if (c !== node && !contacts.includes(c)) contacts.push(c);
+      }
+      return contacts;
+    };
+    sim.onJoin((s, node) => boot.join(node, pickContacts(s, node)));
+    // A node whose view has emptied (every peer it knew is gone, or Cyclon dropped its only contact
+    // after a lost message) goes back to the bootstrapping service, as the daemon re-contacts its
+    // seeds. Without this such a node stays isolated forever.
+    sim.controls.push({
+      name: 'rebootstrap',
+      beforeCycle(s: Simulation): void {
+        const live = s.population.live();
+        const orphans: PeerHandle[] = [];
+        for (let i = 0; i < live.length; i++) if (boot.needsContacts(live[i])) orphans.push(live[i]);
+        for (const node of orphans) boot.join(node, pickContacts(s, node));
+      },
     });
   }
   return params.mode === 'event' ? new EventDrivenEngine(sim, { periodMs: params.periodMs }) : new CycleDrivenEngine(sim);

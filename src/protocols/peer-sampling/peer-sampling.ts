@@ -159,16 +159,24 @@ export class PeerSampling implements ExchangeProtocol<DescriptorBuffer, Descript
     if (h > 0) markOldest(ages, base, n, h, mark, this.histogram, this.rng);
     else mark.fill(0, 0, n);
     if (h > 0 && this.config.swapping > 0) this.moveMarkedToEnd(base, n);
-    // Partial Fisher–Yates over the candidate positions (unmarked ones): the first `take` draws are
-    // a uniform sample, exactly the head of a random permutation. Only S > 0 needs the view itself
-    // reordered (head = sent); then the candidates are the first n-h entries after the move.
+    // Partial Fisher–Yates: the first draws come uniformly from the entries that are not among the
+    // H oldest (the head of the permuted view); only a view shorter than H + c/2 - 1 (while
+    // bootstrapping) reaches into the oldest, which the move put at the end in permuted order.
+    // Only S > 0 needs the view itself reordered (head = sent); the move already did the partition.
     const idx = this.mergedIds;
-    let candidates = 0;
-    if (h > 0 && this.config.swapping > 0) for (let i = 0; i < n - h; i++) idx[candidates++] = i;
-    else for (let i = 0; i < n; i++) if (mark[i] === 0) idx[candidates++] = i;
-    const take = Math.min(out, candidates);
+    let fresh = 0;
+    if (h > 0 && this.config.swapping > 0) {
+      for (let i = 0; i < n; i++) idx[i] = i;
+      fresh = n - h;
+    } else {
+      for (let i = 0; i < n; i++) if (mark[i] === 0) idx[fresh++] = i;
+      let w = fresh;
+      for (let i = 0; i < n; i++) if (mark[i] === 1) idx[w++] = i;
+    }
+    const take = Math.min(out, n);
     for (let i = 0; i < take; i++) {
-      const j = i + this.rng.int(candidates - i);
+      const segmentEnd = i < fresh ? fresh : n;
+      const j = i + this.rng.int(segmentEnd - i);
       const t = idx[i];
       idx[i] = idx[j];
       idx[j] = t;
