@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { demoCommand } from './commands/demo.js';
 import { UsageError, simCommand } from './commands/sim.js';
 import { readFileSync } from 'node:fs';
 
@@ -11,6 +12,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.addCommand(simCommand().exitOverride());
+  program.addCommand(demoCommand().exitOverride());
   return program;
 }
 

@@ -48,7 +48,7 @@ export function simCommand(): Command {
   return cmd;
 }
 
-function runSim(name: string, opts: Record<string, unknown>): void {
+async function runSim(name: string, opts: Record<string, unknown>): Promise<void> {
   const experiment = getExperiment(name);
   if (!experiment) {
     const known = listExperiments().map((e) => e.name).join(', ');
@@ -83,22 +83,24 @@ function runSim(name: string, opts: Record<string, unknown>): void {
   const quiet = Boolean(opts.quiet);
   const started = Date.now();
   let lastReport = 0;
-  const result = experiment.run(params, (done, total, row) => {
+  let lastStage: string | undefined;
+  const result = experiment.run(params, (done, total, row, stage) => {
     if (quiet) return;
     const now = Date.now();
-    if (now - lastReport < 1000 && done !== total) return;
+    if (now - lastReport < 1000 && done !== total && stage === lastStage) return;
     lastReport = now;
+    lastStage = stage;
     const shown = Object.entries(row)
       .filter(([k]) => k !== 'cycle')
       .slice(0, 3)
       .map(([k, v]) => `${k}=${typeof v === 'number' ? +v.toPrecision(4) : v}`)
       .join(' ');
-    process.stderr.write(`[${name}] cycle ${done}/${total} (${((now - started) / 1000).toFixed(1)} s) ${shown}\n`);
+    process.stderr.write(`[${name}${stage ? ` ${stage}` : ''}] cycle ${done}/${total} (${((now - started) / 1000).toFixed(1)} s) ${shown}\n`);
   });
   if (opts.out) {
     const dir = resolve(String(opts.out));
     mkdirSync(dir, { recursive: true });
-    const files = writeResultFiles(result, dir);
+    const files = await (experiment.report ? experiment.report(result, dir) : writeResultFiles(result, dir));
     if (!quiet) process.stderr.write(`wrote ${files.map((f) => join(dir, f)).join(', ')}\n`);
   }
   if (opts.json) {

@@ -18,8 +18,11 @@ export interface ExperimentResult {
   summary: Record<string, number | string | boolean | null>;
 }
 
-/** Reports progress on long runs (the CLI prints it to stderr). */
-export type Progress = (done: number, total: number, row: CycleRow) => void;
+/**
+ * Reports progress on long runs (the CLI prints it to stderr). Composite experiments (the suite)
+ * name the sub-run in progress with `stage`.
+ */
+export type Progress = (done: number, total: number, row: CycleRow, stage?: string) => void;
 
 export interface Experiment {
   readonly name: string;
@@ -30,6 +33,12 @@ export interface Experiment {
   /** Options this experiment understands via `--opt key=value`, with their help text. */
   readonly optionHelp?: Record<string, string>;
   run(params: ExperimentParams, progress?: Progress): ExperimentResult;
+  /**
+   * Writes this experiment's files for `--out DIR` instead of the default result.json, cycles.csv
+   * and per-cycle plots; returns the file names written. Kept apart from `run`, which is synchronous
+   * and free of I/O, because rendering figures is asynchronous. Used by the suite for its report.
+   */
+  report?(result: ExperimentResult, dir: string): Promise<string[]>;
 }
 
 /** Reads a numeric experiment option, with a default and a clear error. */

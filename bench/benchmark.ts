@@ -1,0 +1,18 @@
+/** A benchmark `npm run bench -- <name>` can run (see run.ts). */
+export interface Benchmark {
+  name: string;
+  /** One line for the usage text. */
+  description: string;
+  /** The options it takes, one line. */
+  usage: string;
+  /** Runs with the arguments after the name; resolves to the process exit code. */
+  main(args: string[]): Promise<number>;
+}
+
+/** Median of a non-empty list (NaN when empty). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
