@@ -25,9 +25,9 @@ export function simCommand(): Command {
     .addOption(new Option('--mode <mode>', 'cycle-driven (atomic exchanges) or event-driven (latency, loss, reordering)').choices(['cycle', 'event']))
     .option('--period <ms>', 'event mode: cycle length Δ in ms', parseInteger('--period', 1))
     .option('--latency <spec>', 'event mode: one-way latency in ms: 50, 10-100 (uniform) or exp:50', (t) => parseLatency(t))
-    .option('--loss <p>', 'symmetric message loss probability (requests and replies)', parseFraction('--loss'))
-    .option('--request-loss <p>', 'loss probability of requests only', parseFraction('--request-loss'))
-    .option('--response-loss <p>', 'loss probability of replies only (asymmetric loss)', parseFraction('--response-loss'))
+    .option('--loss <p>', 'symmetric loss: an exchange is lost as a whole (neither side updates); same as --request-loss', parseFraction('--loss'))
+    .option('--request-loss <p>', 'loss probability of requests (the peer never hears of the exchange)', parseFraction('--request-loss'))
+    .option('--response-loss <p>', 'asymmetric loss: the reply is lost after the peer has updated', parseFraction('--response-loss'))
     .option('--churn <rate>', 'fraction of nodes replaced per cycle, e.g. 1%', parseFraction('--churn', false))
     .option('--kill <fraction@cycle>', 'sudden death of a fraction of nodes before a cycle, e.g. 50%@30 (repeatable)', parseKill)
     .option('--oscillate <min:max:period>', 'network size oscillates between min and max nodes', parseOscillation)
@@ -70,7 +70,7 @@ async function runSim(name: string, opts: Record<string, unknown>): Promise<void
     periodMs: (opts.period as number) ?? d.periodMs,
     latency: (opts.latency as ExperimentParams['latency']) ?? d.latency,
     requestLoss: (opts.requestLoss as number) ?? loss ?? d.requestLoss,
-    responseLoss: (opts.responseLoss as number) ?? loss ?? d.responseLoss,
+    responseLoss: (opts.responseLoss as number) ?? d.responseLoss,
     churn: (opts.churn as number) ?? d.churn,
     kills: (opts.kill as ExperimentParams['kills']) ?? d.kills,
     oscillation: (opts.oscillate as ExperimentParams['oscillation']) ?? d.oscillation,
