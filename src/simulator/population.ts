@@ -1,5 +1,6 @@
 import type { PeerHandle } from '../core/handles.js';
 import type { Random } from '../core/random.js';
+import { grownCapacity, resized } from '../core/typed-arrays.js';
 
 /**
  * The simulated nodes. Handles are never reused: a node that dies stays dead, and a joining node
@@ -73,16 +74,9 @@ export class Population {
   }
 
   private grow(min: number): void {
-    let cap = this.alive.length;
-    while (cap < min) cap *= 2;
-    const alive = new Uint8Array(cap);
-    alive.set(this.alive);
-    const list = new Int32Array(cap);
-    list.set(this.list);
-    const where = new Int32Array(cap);
-    where.set(this.where);
-    this.alive = alive;
-    this.list = list;
-    this.where = where;
+    const cap = grownCapacity(this.alive.length, min);
+    this.alive = resized(this.alive, cap);
+    this.list = resized(this.list, cap);
+    this.where = resized(this.where, cap);
   }
 }

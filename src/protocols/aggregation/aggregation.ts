@@ -36,6 +36,7 @@ import type { Random } from '../../core/random.js';
 import type { ExchangeProtocol, NodeState } from '../exchange.js';
 import { type AggregateKind, type AggregationConfig, validateAggregationConfig } from './config.js';
 import { CountInstances } from './count-instances.js';
+import { resized } from '../../core/typed-arrays.js';
 
 /** One aggregation message; the same shape serves as request and reply. */
 export interface AggregationMessage {
@@ -150,18 +151,11 @@ export class Aggregation implements ExchangeProtocol<AggregationMessage, Aggrega
 
   ensureCapacity(capacity: number): void {
     if (capacity <= this.capacity) return;
-    const grow = <T extends Float64Array | Int32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
-      const a = make(capacity);
-      a.set(old);
-      return a;
-    };
-    this.slots = this.slots.map((s) => grow(s, (n) => new Float64Array(n)));
-    this.published = this.published.map((s) => grow(s, (n) => new Float64Array(n)));
-    const nodes = new Int32Array(capacity * FIELDS);
-    nodes.set(this.nodes);
-    this.nodes = nodes;
-    this.publishedCounts = grow(this.publishedCounts, (n) => new Float64Array(n));
-    this.knownSizes = grow(this.knownSizes, (n) => new Float64Array(n));
+    this.slots = this.slots.map((s) => resized(s, capacity));
+    this.published = this.published.map((s) => resized(s, capacity));
+    this.nodes = resized(this.nodes, capacity * FIELDS);
+    this.publishedCounts = resized(this.publishedCounts, capacity);
+    this.knownSizes = resized(this.knownSizes, capacity);
     this.instances?.ensureCapacity(capacity);
     this.capacity = capacity;
   }

@@ -16,6 +16,7 @@
  * variance is spread over k peaks, which converges faster than any single instance.
  */
 import type { PeerHandle } from '../../core/handles.js';
+import { resized } from '../../core/typed-arrays.js';
 
 export class CountInstances {
   keys: Uint32Array;
@@ -35,15 +36,9 @@ export class CountInstances {
 
   ensureCapacity(capacity: number): void {
     if (capacity <= this.sizes.length) return;
-    const keys = new Uint32Array(capacity * this.k);
-    keys.set(this.keys);
-    const values = new Float64Array(capacity * this.k);
-    values.set(this.values);
-    const sizes = new Uint8Array(capacity);
-    sizes.set(this.sizes);
-    this.keys = keys;
-    this.values = values;
-    this.sizes = sizes;
+    this.keys = resized(this.keys, capacity * this.k);
+    this.values = resized(this.values, capacity * this.k);
+    this.sizes = resized(this.sizes, capacity);
   }
 
   clear(self: PeerHandle): void {

@@ -1,5 +1,6 @@
 import { NO_PEER, type PeerHandle, type PeerSampler } from '../../core/handles.js';
 import type { Random } from '../../core/random.js';
+import { grownCapacity, resized } from '../../core/typed-arrays.js';
 import type { ExchangeProtocol, NodeState } from '../exchange.js';
 import { type PeerSamplingConfig, validatePeerSamplingConfig } from './config.js';
 import { MAX_AGE, ViewTable } from './view-table.js';
@@ -392,14 +393,9 @@ export class PeerSampling implements ExchangeProtocol<DescriptorBuffer, Descript
   }
 
   private growStamps(peer: PeerHandle): void {
-    let size = this.stamp.length;
-    while (size <= peer) size *= 2;
-    const stamp = new Int32Array(size);
-    stamp.set(this.stamp);
-    const position = new Int32Array(size);
-    position.set(this.position);
-    this.stamp = stamp;
-    this.position = position;
+    const size = grownCapacity(this.stamp.length, peer + 1);
+    this.stamp = resized(this.stamp, size);
+    this.position = resized(this.position, size);
   }
 }
 

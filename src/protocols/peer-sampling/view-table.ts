@@ -1,4 +1,5 @@
 import type { PeerHandle } from '../../core/handles.js';
+import { grownCapacity, resized } from '../../core/typed-arrays.js';
 
 /** Largest age stored; ages saturate here instead of wrapping. */
 export const MAX_AGE = 0xffff;
@@ -31,17 +32,10 @@ export class ViewTable {
 
   ensureCapacity(capacity: number): void {
     if (capacity <= this.cap) return;
-    let next = this.cap;
-    while (next < capacity) next *= 2;
-    const ids = new Int32Array(next * this.c);
-    ids.set(this.ids);
-    const ages = new Int32Array(next * this.c);
-    ages.set(this.ages);
-    const sizes = new Uint8Array(next);
-    sizes.set(this.sizes);
-    this.ids = ids;
-    this.ages = ages;
-    this.sizes = sizes;
+    const next = grownCapacity(this.cap, capacity);
+    this.ids = resized(this.ids, next * this.c);
+    this.ages = resized(this.ages, next * this.c);
+    this.sizes = resized(this.sizes, next);
     this.cap = next;
   }
 
