@@ -1,0 +1,127 @@
+/**
+ * The user API server: fastify v5 with JSON-schema validation (Ajv) and serialization, an OpenAPI
+ * 3.1 document generated from the route schemas by @fastify/swagger (GET /openapi.json), and
+ * Prometheus metrics (GET /metrics).
+ *
+ * It binds to 127.0.0.1 by default: the API has no authentication, so exposing it is a deliberate
+ * choice made in the configuration. Protections that hold whatever the address: a body limit, a
+ * request timeout and a header timeout (slow clients), strict query validation (unknown parameters
+ * are errors), JSON errors for everything including unparsable HTTP, and no error, thrown or
+ * rejected, escaping a request.
+ */
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import fastifySwagger from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { HostPort } from '../node/config-values.js';
+import { type Logger, componentLogger, silentLogger } from '../node/logger.js';
+import { clip, errorBody, handleClientError, sendError, toErrorResponse } from './errors.js';
+import { createApiMetrics } from './metrics.js';
+import { registerRoutes } from './routes.js';
+import type { NodeStatusSource } from './source.js';
+
+export interface ApiServerOptions {
+  /** Address to listen on (default 127.0.0.1); port 0 (the default) picks a free port. */
+  readonly host?: string;
+  readonly port?: number;
+  /** Request and error logs go to a child logger with component "api" (default: none). */
+  readonly logger?: Logger;
+  /** Largest request body (default 64 KiB). The API takes no bodies today; this bounds what it reads. */
+  readonly bodyLimit?: number;
+  /** A request must complete within this time (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  /** Include process metrics (CPU, memory, event loop, GC) in /metrics (default true). */
+  readonly processMetrics?: boolean;
+}
+
+export interface ApiServer {
+  /** Starts listening; resolves to the bound address (the real port when port 0 was asked). */
+  listen(): Promise<HostPort>;
+  /** Stops accepting, ends idle keep-alive connections, waits for requests in flight. Idempotent. */
+  close(): Promise<void>;
+  /** The bound address, once listening. */
+  readonly address: HostPort | undefined;
+  /** http://host:port, once listening. */
+  readonly url: string | undefined;
+}
+
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+export async function createApiServer(source: NodeStatusSource, options: ApiServerOptions = {}): Promise<ApiServer> {
+  const log = options.logger ? componentLogger(options.logger, 'api') : silentLogger();
+  const app: FastifyInstance = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast only drops pino's own generic parameters.
+    loggerInstance: log as FastifyBaseLogger,
+    // One debug line per request (below) instead of fastify's two info lines.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: options.bodyLimit ?? 64 * 1024,
+    requestTimeout: options.requestTimeoutMs ?? 10_000,
+    connectionTimeout: options.requestTimeoutMs ?? 10_000,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 100 },
+    // Unknown query parameters are errors (a typo should not be silently ignored), and query
+    // strings are coerced to the declared types ("?limit=5").
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    clientErrorHandler: handleClientError,
+    frameworkErrors: (err, request, reply) => {
+      const { status, body } = toErrorResponse(err, request, log);
+      void sendError(reply, status, body);
+    },
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = toErrorResponse(err, request, log);
+    return sendError(reply, status, body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, errorBody('NOT_FOUND', `no route ${request.method} ${clip(request.url.split('?')[0])}; see /openapi.json`)),
+  );
+  app.addHook('onResponse', (request, reply, done) => {
+    request.log.debug({ method: request.method, url: clip(request.url, 200), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    done();
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'peercloud node API',
+        version: pkg.version,
+        description: 'The user API of one peercloud daemon: the node, its view of the overlay, network-wide aggregates, health and metrics. Errors are JSON: {"error": {"code", "message"}}.',
+      },
+      tags: [
+        { name: 'health', description: 'Liveness and readiness' },
+        { name: 'node', description: 'This node' },
+        { name: 'peers', description: 'The peer sampling view' },
+        { name: 'network', description: 'Network-wide aggregates' },
+        { name: 'metrics', description: 'Prometheus' },
+        { name: 'meta', description: 'About the API itself' },
+      ],
+    },
+  });
+  const metrics = createApiMetrics(source, { processMetrics: options.processMetrics });
+  registerRoutes(app, source, metrics, () => app.swagger());
+  await app.ready();
+
+  let address: HostPort | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    async listen() {
+      await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+      const bound = app.server.address() as AddressInfo;
+      address = { host: bound.address, port: bound.port };
+      return address;
+    },
+    close() {
+      closing ??= app.close();
+      return closing;
+    },
+    get address() {
+      return address;
+    },
+    get url() {
+      if (!address) return undefined;
+      return address.host.includes(':') ? `http://[${address.host}]:${address.port}` : `http://${address.host}:${address.port}`;
+    },
+  };
+}

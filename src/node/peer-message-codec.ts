@@ -1,0 +1,29 @@
+/**
+ * Bytes ⇄ protocol messages for one node: the wire codec plus the peer directory's translation.
+ * This is what the daemon calls around its transport: `encode` a protocol's request or reply, and
+ * `decode` what a peer sent, with that peer's handle.
+ */
+import type { PeerHandle } from '../core/handles.js';
+import type { WireCodec } from '../network/codec/codec.js';
+import type { PeerDirectory } from './peer-directory.js';
+import type { ProtocolMessage } from './wire-translation.js';
+
+export class PeerMessageCodec {
+  constructor(
+    readonly codec: WireCodec,
+    readonly directory: PeerDirectory,
+  ) {}
+
+  /** Throws a CodecError if the message breaks a limit (a local bug), a RangeError for an unknown handle. */
+  encode(message: ProtocolMessage): Uint8Array {
+    return this.codec.encode(this.directory.toWire(message));
+  }
+
+  /**
+   * Throws a CodecError (DescriptorError for forged descriptors); nothing else for any input bytes.
+   * `sender`: the sender's handle, or its authenticated node id (see PeerDirectory.fromWire).
+   */
+  decode(bytes: Uint8Array, sender: PeerHandle | string): ProtocolMessage {
+    return this.directory.fromWire(this.codec.decode(bytes), sender);
+  }
+}
