@@ -5,8 +5,9 @@
  */
 import type { Benchmark } from './benchmark.js';
 import { simBenchmark } from './sim.js';
+import { transportBenchmark } from './transport.js';
 
-const benchmarks: Benchmark[] = [simBenchmark];
+const benchmarks: Benchmark[] = [simBenchmark, transportBenchmark];
 
 function usage(): string {
   const lines = ['usage: npm run bench -- <benchmark> [options]', '', 'benchmarks:'];
