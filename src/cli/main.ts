@@ -2,6 +2,10 @@ import { Command, CommanderError } from 'commander';
 import { demoCommand } from './commands/demo.js';
 import { UsageError, simCommand } from './commands/sim.js';
 import { readFileSync } from 'node:fs';
+import { CliError } from './commands/cli-error.js';
+import { initCommand } from './commands/init.js';
+import { nodeCommand } from './commands/node.js';
+import { statusCommands } from './commands/status.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -13,6 +17,9 @@ export function buildProgram(): Command {
     .exitOverride();
   program.addCommand(simCommand().exitOverride());
   program.addCommand(demoCommand().exitOverride());
+  program.addCommand(initCommand().exitOverride());
+  program.addCommand(nodeCommand().exitOverride());
+  for (const c of statusCommands()) program.addCommand(c.exitOverride());
   return program;
 }
 
@@ -22,6 +29,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError) {
+      process.stderr.write(`peercloud: error: ${err.message}\n`);
+      return err.exitCode;
+    }
     if (err instanceof UsageError || err instanceof RangeError) {
       process.stderr.write(`peercloud: error: ${err.message}\n`);
       return 2;

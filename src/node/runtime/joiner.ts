@@ -1,0 +1,91 @@
+/**
+ * Joining the overlay: while the view is empty, contact the join targets (configured entries and
+ * the persisted view) with a HELLO every `retryIntervalMs`. Entries with a node id are pinned to
+ * it; bare `host:port` entries are resolved by trust on first use (trust-on-first-use.ts) when
+ * allowed. Failures are logged and retried; they never stop the daemon.
+ */
+import type { Transport } from '../../network/transport.js';
+import type { Cancel, Timers } from '../attributes-system.js';
+import type { Logger } from '../logger.js';
+import type { GossipNode } from './gossip-node.js';
+import type { TofuResolver } from './trust-on-first-use.js';
+
+export interface JoinEntry {
+  readonly host: string;
+  readonly port: number;
+  readonly nodeId?: string;
+}
+
+export interface JoinerOptions {
+  readonly node: GossipNode;
+  readonly transport: Transport;
+  readonly tofu: TofuResolver | null;
+  readonly targets: readonly JoinEntry[];
+  readonly retryIntervalMs: number;
+  readonly timers: Timers;
+  readonly logger: Logger;
+  readonly timeoutMs: number;
+}
+
+export class Joiner {
+  private cancel: Cancel | undefined;
+  private stopped = false;
+  private attempt: Promise<void> | undefined;
+  attempts = 0;
+
+  constructor(private readonly options: JoinerOptions) {}
+
+  start(): void {
+    if (this.options.targets.length === 0) return;
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancel?.();
+    await this.attempt;
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    if (this.options.node.viewSize() === 0) {
+      this.attempt = this.tryAll().then(
+        () => undefined,
+        (err: unknown) => this.options.logger.error({ err }, 'join attempt crashed'),
+      );
+    }
+    this.cancel = this.options.timers.schedule(() => this.tick(), this.options.retryIntervalMs);
+  }
+
+  /** One round: contacts every target concurrently. */
+  async tryAll(): Promise<number> {
+    this.attempts++;
+    const { node, logger } = this.options;
+    const results = await Promise.all(this.options.targets.map((t) => this.tryOne(t)));
+    const joined = results.filter((r) => r).length;
+    if (joined > 0) logger.info({ joined, view: node.viewSize() }, 'joined the overlay');
+    else logger.warn({ targets: this.options.targets.map((t) => `${t.nodeId ? `${t.nodeId}@` : ''}${t.host}:${t.port}`), retryInMs: this.options.retryIntervalMs }, 'no join target answered; retrying');
+    return joined;
+  }
+
+  private async tryOne(target: JoinEntry): Promise<boolean> {
+    const { node, transport, tofu, logger, timeoutMs } = this.options;
+    try {
+      let nodeId = target.nodeId;
+      if (nodeId === undefined) {
+        if (tofu === null) {
+          logger.warn({ target: `${target.host}:${target.port}` }, 'join entry without a node id skipped: trust on first use is disabled');
+          return false;
+        }
+        nodeId = await tofu.resolve(transport, target.host, target.port, timeoutMs);
+        logger.info({ target: `${target.host}:${target.port}`, nodeId }, 'trusting the key first seen at a join address');
+      }
+      if (nodeId === node.nodeId) return false;
+      await node.hello({ nodeId, host: target.host, port: target.port });
+      return true;
+    } catch (err) {
+      logger.debug({ target: `${target.host}:${target.port}`, error: err instanceof Error ? err.message : String(err) }, 'join target failed');
+      return false;
+    }
+  }
+}

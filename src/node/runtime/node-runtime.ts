@@ -1,0 +1,228 @@
+/**
+ * A running peercloud node: identity, TLS transport, gossip (gossip-node.ts), joining, the
+ * persisted view, the attribute monitor and the user API, started in that order and stopped in
+ * reverse. `NodeRuntime.start(config)` is what `peercloud node start` runs; signal handling is the
+ * CLI's (see src/cli/commands/node.ts), so tests can start and stop runtimes in-process.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { type ApiServer, createApiServer } from '../../api/server.js';
+import type { Clock } from '../../core/clock.js';
+import { type Random, SeededRandom } from '../../core/random.js';
+import { TlsTransport } from '../../network/tls-transport.js';
+import { type Timers, realTimers, type Cancel } from '../attributes-system.js';
+import { AttributeMonitor } from '../attributes.js';
+import type { Config, HostPort } from '../config.js';
+import { IdentityError, type NodeIdentity, loadIdentity } from '../identity.js';
+import { type Logger, componentLogger, transportLogger } from '../logger.js';
+import { GossipNode } from './gossip-node.js';
+import { type JoinEntry, Joiner } from './joiner.js';
+import { loadPeers, savePeers } from './peer-store.js';
+import { RuntimeStatus } from './status-source.js';
+import { TofuResolver } from './trust-on-first-use.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** The node cannot start; the message says what to do. */
+export class NodeStartError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NodeStartError';
+  }
+}
+
+export interface NodeRuntimeOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly timers?: Timers;
+  readonly random?: Random;
+  /** A known CPU score skips the start-up measurement (tests). */
+  readonly cpuScore?: number;
+  /** How often the view is written to <dataDir>/peers.json (default: 10 cycles, 2..60 s). */
+  readonly persistIntervalMs?: number;
+}
+
+const systemClock: Clock = { now: () => Date.now() };
+
+export class NodeRuntime {
+  private stopping: Promise<void> | undefined;
+  private persistCancel: Cancel | undefined;
+
+  private constructor(
+    readonly identity: NodeIdentity,
+    readonly config: Config,
+    readonly transport: TlsTransport,
+    readonly node: GossipNode,
+    readonly joiner: Joiner,
+    readonly monitor: AttributeMonitor,
+    readonly api: ApiServer,
+    readonly listen: HostPort,
+    readonly advertise: HostPort,
+    private readonly log: Logger,
+    private readonly timers: Timers,
+    private readonly persistIntervalMs: number,
+  ) {}
+
+  get nodeId(): string {
+    return this.identity.nodeId;
+  }
+
+  get apiUrl(): string {
+    return this.api.url ?? '';
+  }
+
+  static async start(config: Config, options: NodeRuntimeOptions): Promise<NodeRuntime> {
+    const log = options.logger;
+    const clock = options.clock ?? systemClock;
+    const timers = options.timers ?? realTimers;
+    const random = options.random ?? new SeededRandom(randomBytes(4).readUInt32LE(0));
+
+    let identity: NodeIdentity;
+    try {
+      identity = await loadIdentity(config.dataDir);
+    } catch (err) {
+      if (err instanceof IdentityError && err.code === 'MISSING') {
+        throw new NodeStartError(`no node identity in ${config.dataDir}: run \`peercloud init --data-dir ${config.dataDir}\` first`, { cause: err });
+      }
+      throw new NodeStartError(`cannot load the node identity from ${config.dataDir}: ${(err as Error).message}`, { cause: err });
+    }
+
+    const tofu = new TofuResolver();
+    const transport = await TlsTransport.create(identity, {
+      maxFrameBytes: config.limits.maxFrameBytes,
+      maxConnections: config.limits.maxConnections,
+      logger: tofu.wrap(transportLogger(componentLogger(log, 'transport'))),
+    });
+    let listen: HostPort;
+    try {
+      listen = await transport.listen(config.listen);
+    } catch (err) {
+      await transport.close();
+      throw new NodeStartError(`cannot listen on ${config.listen.host}:${config.listen.port}: ${(err as Error).message}`, { cause: err });
+    }
+    const advertise = config.advertise ?? listen;
+
+    const cleanups: (() => Promise<unknown>)[] = [() => transport.close()];
+    const undo = async () => {
+      for (const c of cleanups.reverse()) await c().catch(() => undefined);
+    };
+    try {
+      const monitor = await AttributeMonitor.start({
+        dataDir: config.dataDir,
+        labels: config.labels,
+        refreshIntervalMs: config.attributes.refreshIntervalMs,
+        cpuScore: options.cpuScore,
+        clock,
+        onError: (message, error) => log.warn({ component: 'attributes', error: error instanceof Error ? error.message : error }, message),
+      });
+      cleanups.push(() => monitor.close());
+
+      const node = new GossipNode({
+        identity,
+        transport,
+        advertise,
+        peerSampling: config.peerSampling,
+        epochLength: config.aggregation.epochLength,
+        cyclePeriodMs: config.cyclePeriodMs,
+        cycleJitter: config.cycleJitter,
+        inputs: () => monitor.current(),
+        clock,
+        timers,
+        random,
+        logger: componentLogger(log, 'gossip'),
+      });
+
+      const persisted = await loadPeers(config.dataDir, (message) => log.warn(message));
+      const targets: JoinEntry[] = [...config.join];
+      for (const p of persisted) if (!targets.some((t) => t.nodeId === p.nodeId)) targets.push(p);
+      const joiner = new Joiner({
+        node,
+        transport,
+        tofu: config.joinTrustOnFirstUse ? tofu : null,
+        targets,
+        retryIntervalMs: config.joinRetryIntervalMs,
+        timers,
+        logger: componentLogger(log, 'join'),
+        timeoutMs: Math.max(1_000, config.cyclePeriodMs * 5),
+      });
+
+      let apiAddress: HostPort | undefined;
+      const status = new RuntimeStatus({
+        node,
+        transport,
+        monitor,
+        clock,
+        name: config.name,
+        version: pkg.version,
+        startedAt: clock.now(),
+        labels: config.labels,
+        samplingProtocol: config.peerSampling.protocol,
+        slices: config.slicing.slices,
+        addresses: () => ({ listen, advertise, api: apiAddress ?? config.api }),
+      });
+      const api = await createApiServer(status, { host: config.api.host, port: config.api.port, logger: log, bodyLimit: config.limits.apiMaxBodyBytes });
+      try {
+        apiAddress = await api.listen();
+      } catch (err) {
+        await api.close().catch(() => undefined);
+        throw new NodeStartError(`cannot listen for the API on ${config.api.host}:${config.api.port}: ${(err as Error).message}`, { cause: err });
+      }
+      cleanups.push(() => api.close());
+
+      const persistIntervalMs = options.persistIntervalMs ?? Math.min(60_000, Math.max(2_000, 10 * config.cyclePeriodMs));
+      const runtime = new NodeRuntime(identity, config, transport, node, joiner, monitor, api, listen, advertise, log, timers, persistIntervalMs);
+      node.start();
+      joiner.start();
+      runtime.schedulePersist();
+      log.info(
+        { nodeId: identity.nodeId, listen: `${listen.host}:${listen.port}`, advertise: `${advertise.host}:${advertise.port}`, api: api.url, join: targets.length },
+        'node started',
+      );
+      return runtime;
+    } catch (err) {
+      await undo();
+      throw err;
+    }
+  }
+
+  /** Writes the current view to <dataDir>/peers.json (failures are logged). */
+  async persistView(): Promise<void> {
+    const view = this.node.view();
+    if (view.length === 0) return;
+    try {
+      await savePeers(
+        this.config.dataDir,
+        view.map((p) => ({ nodeId: p.nodeId, host: p.address.host, port: p.address.port })),
+      );
+    } catch (err) {
+      this.log.warn({ error: (err as Error).message }, 'cannot save the view');
+    }
+  }
+
+  private schedulePersist(): void {
+    this.persistCancel = this.timers.schedule(() => {
+      if (this.stopping) return;
+      void this.persistView().finally(() => {
+        if (!this.stopping) this.schedulePersist();
+      });
+    }, this.persistIntervalMs);
+  }
+
+  /** Graceful shutdown: API, timers, joining, gossip, view saved, transport, monitor. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('node stopping');
+      this.persistCancel?.();
+      await this.api.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'));
+      await this.joiner.stop();
+      // Stop the cycles first; exchanges in flight end when the transport closes (CLOSED).
+      const gossipStopped = this.node.stop();
+      await this.persistView();
+      await this.transport.close().catch((err: unknown) => this.log.warn({ err }, 'closing the transport failed'));
+      await gossipStopped;
+      await this.monitor.close().catch((err: unknown) => this.log.warn({ err }, 'closing the attribute monitor failed'));
+      this.log.info('node stopped');
+    })();
+    return this.stopping;
+  }
+}

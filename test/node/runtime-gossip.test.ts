@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ManualClock } from '../../src/core/clock.js';
+import { SeededRandom } from '../../src/core/random.js';
+import { type PeerAddress, type RemotePeer, type RequestHandler, type Transport, TransportError, type TransportStats } from '../../src/network/transport.js';
+import { generateIdentity } from '../../src/node/identity.js';
+import { silentLogger } from '../../src/node/logger.js';
+import { LOCAL_HANDLE } from '../../src/node/peer-directory.js';
+import { MESSAGE_TYPES, encodeEnvelope } from '../../src/node/runtime/envelope.js';
+import { GossipNode, GossipRequestError } from '../../src/node/runtime/gossip-node.js';
+
+const NOW = 1_760_000_000_000;
+
+/** An in-memory Transport: requests call the target's handler directly (asynchronously). */
+class FakeNetwork {
+  readonly handlers = new Map<string, { handler?: RequestHandler; publicKey: Uint8Array }>();
+  readonly down = new Set<string>();
+
+  transport(nodeId: string, publicKey: Uint8Array): Transport {
+    this.handlers.set(nodeId, { publicKey });
+    const net = this;
+    const stats: TransportStats = {
+      connectionsOpen: 0, streamsOpen: 0, connectionsAccepted: 0, connectionsDialled: 0, connectionsRejected: 0, framesRejected: 0,
+      framesIn: 0, framesOut: 0, bytesIn: 0, bytesOut: 0, requestsSent: 0, requestsFailed: 0, requestsHandled: 0,
+    };
+    return {
+      nodeId,
+      listen: async (a) => a,
+      close: async () => {},
+      async request(peer: PeerAddress, type: number, payload: Uint8Array): Promise<Uint8Array> {
+        await Promise.resolve();
+        const target = net.handlers.get(peer.nodeId);
+        if (target?.handler === undefined || net.down.has(peer.nodeId)) throw new TransportError('UNREACHABLE', `${peer.nodeId} is down`, { peer: peer.nodeId });
+        const from: RemotePeer = { nodeId, publicKey, remoteAddress: { host: '127.0.0.1', port: 1 } };
+        try {
+          return await target.handler(from, type, Uint8Array.from(payload));
+        } catch (err) {
+          throw new TransportError('REMOTE_ERROR', (err as Error).message, { peer: peer.nodeId });
+        }
+      },
+      onRequest(handler) {
+        net.handlers.get(nodeId)!.handler = handler;
+      },
+      openStream: () => Promise.reject(new TransportError('NO_HANDLER', 'no streams here')),
+      onStream: () => {},
+      stats: () => stats,
+      on: () => {},
+      off: () => {},
+    };
+  }
+}
+
+/** Timers that never fire: the test drives cycles with runCycle. */
+const noTimers = { schedule: () => () => {} };
+
+function makeNodes(n: number, seed = 1) {
+  const clock = new ManualClock(NOW);
+  const net = new FakeNetwork();
+  const nodes = Array.from({ length: n }, (_, i) => {
+    const identity = generateIdentity();
+    const node = new GossipNode({
+      identity,
+      transport: net.transport(identity.nodeId, identity.publicKey),
+      advertise: { host: '127.0.0.1', port: 7000 + i },
+      peerSampling: { protocol: 'newscast', viewSize: 8, shuffleLength: 4 },
+      epochLength: 10,
+      cyclePeriodMs: 1000,
+      cycleJitter: 0.1,
+      inputs: () => ({ freeCores: i + 1, memoryFreeBytes: 1000, diskFreeBytes: 2000, loadAverage: 0.5 }),
+      clock,
+      timers: noTimers,
+      random: new SeededRandom(seed * 100 + i),
+      logger: silentLogger(),
+    });
+    node.start();
+    return node;
+  });
+  return { clock, net, nodes };
+}
+
+function address(node: GossipNode, i: number): PeerAddress {
+  return { nodeId: node.nodeId, host: '127.0.0.1', port: 7000 + i };
+}
+
+test('hello makes both sides know each other, and one exchange drives both sides of peer sampling', async () => {
+  const { nodes } = makeNodes(3);
+  const [a, b, c] = nodes;
+  assert.equal(await b.hello(address(a, 0)), a.nodeId);
+  assert.deepEqual(b.view().map((p) => p.nodeId), [a.nodeId]);
+  assert.deepEqual(a.view().map((p) => p.nodeId), [b.nodeId], 'the responder adds the newcomer');
+  await c.hello(address(a, 0));
+  // c exchanges with its only peer a: a's view (with b) reaches c, and c's descriptor reaches a.
+  await c.runCycle('sampling');
+  assert.equal(c.stats.exchangesCompleted, 1);
+  assert.ok(a.stats.requestsHandled >= 2);
+  assert.ok(c.view().some((p) => p.nodeId === b.nodeId), 'c learned of b through a');
+  assert.ok(a.view().some((p) => p.nodeId === c.nodeId));
+});
+
+test('aggregation over the fake transport: every node estimates the network size', async () => {
+  const { nodes } = makeNodes(5, 2);
+  for (let i = 1; i < nodes.length; i++) await nodes[i].hello(address(nodes[0], 0));
+  for (let round = 0; round < 60; round++) {
+    for (const node of nodes) {
+      await node.runCycle('sampling');
+      await node.runCycle('aggregation');
+    }
+  }
+  for (const node of nodes) {
+    const size = node.protocols.aggregation.publishedCount(LOCAL_HANDLE);
+    assert.ok(Math.abs(size - 5) <= 0.5, `size estimate ${size}`);
+    const cores = node.protocols.aggregation.publishedEstimate(LOCAL_HANDLE, 'freeCores', 'average');
+    assert.ok(Math.abs(cores - 3) < 0.3, `average free cores ${cores}, expected 3`);
+    assert.equal(node.stats.requestsRejected, 0);
+    assert.ok(node.stats.exchangesCompleted > 50);
+  }
+});
+
+test('garbage and forged requests are rejected one by one, counted, and change nothing', async () => {
+  const { net, nodes } = makeNodes(3, 3);
+  const [a, b, c] = nodes;
+  await b.hello(address(a, 0));
+  const handler = net.handlers.get(a.nodeId)!.handler!;
+  const from: RemotePeer = { nodeId: c.nodeId, publicKey: new Uint8Array(32), remoteAddress: { host: '127.0.0.1', port: 9 } };
+  const bDescriptor = b.directory.descriptorOf(LOCAL_HANDLE).encoded;
+  const cDescriptor = c.directory.descriptorOf(LOCAL_HANDLE).encoded;
+  const bad: [number, Uint8Array][] = [
+    [MESSAGE_TYPES.sampling, new Uint8Array(0)],
+    [MESSAGE_TYPES.sampling, Uint8Array.from([0xff, 0xff, 1, 2, 3])],
+    [MESSAGE_TYPES.aggregation, encodeEnvelope(cDescriptor, Uint8Array.from([9, 9, 9, 9]))],
+    // c presents b's descriptor as its own: the transport authenticated c.
+    [MESSAGE_TYPES.hello, encodeEnvelope(bDescriptor, new Uint8Array(0))],
+    [999, encodeEnvelope(cDescriptor, new Uint8Array(0))],
+  ];
+  for (const [type, payload] of bad) {
+    assert.throws(() => handler(from, type, payload), GossipRequestError);
+  }
+  assert.equal(a.stats.requestsRejected, bad.length);
+  assert.deepEqual(a.view().map((p) => p.nodeId), [b.nodeId]);
+  // a still works.
+  await c.hello(address(a, 0));
+  await c.runCycle('sampling');
+  assert.equal(c.stats.exchangesCompleted, 1);
+});
+
+test('an exchange with an unreachable peer fails the protocol step instead of throwing', async () => {
+  const { net, nodes } = makeNodes(2, 4);
+  const [a, b] = nodes;
+  await b.hello(address(a, 0));
+  net.down.add(a.nodeId);
+  await b.runCycle('sampling');
+  await b.runCycle('aggregation');
+  assert.equal(b.stats.exchangesFailed, 2);
+  assert.equal(b.stats.exchangesCompleted, 0);
+});
