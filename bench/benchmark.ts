@@ -16,3 +16,11 @@ export function median(values: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
+
+/** Parses an integer option of a benchmark's command line, with a default and bounds. */
+export function integerOption(name: string, text: string | undefined, fallback: number, min: number, max: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
+  return v;
+}

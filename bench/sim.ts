@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/output.js';
-import { type Benchmark, median } from './benchmark.js';
+import { type Benchmark, integerOption, median } from './benchmark.js';
 import type { SimWorkerConfig, SimWorkerResult } from './sim-worker.js';
 
 export interface SimBenchConfig {
@@ -110,12 +110,7 @@ export function parseSimBenchArgs(args: string[]): SimBenchOptions {
   } catch (err) {
     throw new RangeError(`${(err as Error).message}\nusage: ${usage}`);
   }
-  const int = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
-    if (text === undefined) return fallback;
-    const v = Number(text);
-    if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
-    return v;
-  };
+  const int = integerOption;
   return {
     help: values.help === true,
     cycles: int('cycles', values.cycles, 5, 1, 1000),

@@ -14,7 +14,7 @@ import { formatTable } from '../src/cli/output.js';
 import { generateIdentity } from '../src/node/identity.js';
 import { TlsTransport } from '../src/network/tls-transport.js';
 import type { PeerAddress } from '../src/network/transport.js';
-import type { Benchmark } from './benchmark.js';
+import { type Benchmark, integerOption } from './benchmark.js';
 
 const usage = 'transport [--connections N] [--mib N] [--requests N] [--json]';
 
@@ -49,12 +49,7 @@ function parseOptions(args: string[]): Options {
   } catch (err) {
     throw new RangeError(`${(err as Error).message}\nusage: ${usage}`);
   }
-  const int = (name: string, text: string | undefined, fallback: number, min: number, max: number): number => {
-    if (text === undefined) return fallback;
-    const v = Number(text);
-    if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
-    return v;
-  };
+  const int = integerOption;
   return {
     connections: int('connections', values.connections, 200, 1, 10_000),
     mib: int('mib', values.mib, 1024, 1, 65_536),
