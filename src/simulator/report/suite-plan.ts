@@ -73,7 +73,8 @@ export const suiteSettings = {
   sampling: 100,
   tman: 40,
   tmanKill: 30,
-  tmanRepair: 60,
+  // 60 cycles after the death: the ring over 10^5 survivors needs 37 (10^4: 27).
+  tmanRepair: 90,
   slicing: 100,
   slicingChurn: 0.01,
 } as const;
