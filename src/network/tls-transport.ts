@@ -8,6 +8,8 @@
  * long-lived message connection per peer (see MessageConnection, ConnectionPool), and
  * `peercloud-stream/1` for a bulk byte stream (one TLS connection each, see stream-header.ts), so a
  * stream's backpressure is TCP's own and a bulk transfer never delays gossip messages.
+ * `probe` dials like a message connection but checks only that the key is Ed25519, reports the
+ * node id it hashes to, and hangs up (trust on first use is the caller's decision).
  */
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -24,7 +26,9 @@ import { StreamStatus, encodeStreamHeader, isValidStreamPurpose, readExactly, re
 import {
   type ConnectionInfo,
   type ListenAddress,
+  type NetworkAddress,
   type PeerAddress,
+  type ProbeOptions,
   type RemotePeer,
   type RequestHandler,
   type RequestOptions,
@@ -84,6 +88,13 @@ const DEFAULTS: ResolvedOptions = {
 
 /** Socket errors that mean nothing is listening or reachable at the address. */
 const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EADDRNOTAVAIL', 'EHOSTDOWN']);
+
+/** Whom to dial: a node id to pin the key to, or none when probing who is there. */
+interface DialTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly nodeId?: string;
+}
 
 const silentLogger: TransportLogger = () => {};
 
@@ -270,6 +281,35 @@ export class TlsTransport implements Transport {
     this.streamHandler = handler;
   }
 
+  async probe(address: NetworkAddress, options: ProbeOptions = {}): Promise<RemotePeer> {
+    if (typeof address?.host !== 'string' || address.host === '') throw new RangeError('probe: host must be a non-empty string');
+    if (!isPort(address.port, false)) throw new RangeError(`probe: port must be an integer in 1..65535, got ${address?.port}`);
+    const timeoutMs = options.timeoutMs ?? this.options.connectTimeoutMs;
+    if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) throw new RangeError(`probe: timeoutMs must be a positive number, got ${timeoutMs}`);
+    if (this.closing) throw new TransportError('CLOSED', 'transport is closed');
+    const where = `${address.host}:${address.port}`;
+    // One signal for the three ways to give up: our deadline, the caller's signal, and close().
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort(new TransportError('TIMEOUT', `probing ${where} took longer than ${timeoutMs} ms`)), timeoutMs);
+    const onCallerAbort = (): void => attempt.abort(new TransportError('ABORTED', `probing ${where} was aborted`));
+    if (options.signal?.aborted) onCallerAbort();
+    options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    try {
+      // Offering the message protocol means only a peercloud node completes the handshake.
+      const { socket, remote } = await this.dialTls(address, ALPN_MESSAGES, attempt.signal);
+      // We only wanted to know who is there: leave politely, and do not wait for it.
+      this.endSocket(socket);
+      if (this.closing) throw new TransportError('CLOSED', 'transport closed');
+      return remote;
+    } catch (err) {
+      if (this.closing && !(err instanceof TransportError && err.code === 'CLOSED')) throw new TransportError('CLOSED', 'transport closed', { cause: err });
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
   async request(peer: PeerAddress, type: number, payload: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
     this.checkPeer(peer, 'request');
     if (!Number.isInteger(type) || type < 0 || type > MAX_MESSAGE_TYPE) throw new RangeError(`request: type must be an integer in 0..${MAX_MESSAGE_TYPE}, got ${type}`);
@@ -395,12 +435,19 @@ export class TlsTransport implements Transport {
     return new MessageConnection(socket, remote, 'outbound', this.nodeId, this.connectionOptions, this.connectionHooks);
   }
 
-  /** A TLS connection to `peer` whose key was checked against `peer.nodeId`. */
-  private dialTls(peer: PeerAddress, alpn: string): Promise<{ socket: tls.TLSSocket; remote: RemotePeer }> {
+  /**
+   * A TLS connection to `target` whose key was checked against `target.nodeId`, or, with no node
+   * id (a probe), whose key was only checked to be an Ed25519 key. `signal` aborts the attempt
+   * with its reason, which must be a TransportError.
+   */
+  private dialTls(target: DialTarget, alpn: string, signal?: AbortSignal): Promise<{ socket: tls.TLSSocket; remote: RemotePeer }> {
+    const where = `${target.host}:${target.port}`;
+    const who = target.nodeId === undefined ? where : `${target.nodeId} at ${where}`;
+    const peer = target.nodeId;
     return new Promise((resolve, reject) => {
       const connectOptions: tls.ConnectionOptions = {
-        host: peer.host,
-        port: peer.port,
+        host: target.host,
+        port: target.port,
         secureContext: this.clientContext,
         minVersion: 'TLSv1.3',
         maxVersion: 'TLSv1.3',
@@ -413,41 +460,52 @@ export class TlsTransport implements Transport {
       this.track(socket);
       this.dialing.add(socket);
       let settled = false;
+      const onAbort = (): void => {
+        const reason: unknown = signal?.reason;
+        fail(reason instanceof TransportError ? reason : new TransportError('ABORTED', `connecting to ${who} was aborted`, { peer }));
+      };
       const fail = (err: TransportError): void => {
         if (settled) return;
         settled = true;
+        signal?.removeEventListener('abort', onAbort);
         this.dialing.delete(socket);
         socket.destroy();
         reject(err);
       };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
       socket.on('error', (err: NodeJS.ErrnoException) => {
         if (settled) return; // after the handshake the connection's owner handles errors
         const code = err.code !== undefined && UNREACHABLE_CODES.has(err.code) ? 'UNREACHABLE' : 'HANDSHAKE_FAILED';
-        fail(new TransportError(code, `cannot connect to ${peer.nodeId} at ${peer.host}:${peer.port}: ${err.message}`, { peer: peer.nodeId, cause: err }));
+        fail(new TransportError(code, `cannot connect to ${who}: ${err.message}`, { peer, cause: err }));
       });
       socket.once('timeout', () => {
-        fail(new TransportError('UNREACHABLE', `no TLS session with ${peer.host}:${peer.port} within ${this.options.connectTimeoutMs} ms`, { peer: peer.nodeId }));
+        fail(new TransportError('UNREACHABLE', `no TLS session with ${where} within ${this.options.connectTimeoutMs} ms`, { peer }));
       });
       socket.once('close', () => {
-        fail(new TransportError('HANDSHAKE_FAILED', `${peer.host}:${peer.port} closed the connection during the handshake`, { peer: peer.nodeId }));
+        fail(new TransportError('HANDSHAKE_FAILED', `${where} closed the connection during the handshake`, { peer }));
       });
       socket.once('secureConnect', () => {
         if (settled) return;
         const remote = authenticatePeer(socket);
         if (remote instanceof TransportError) {
-          fail(new TransportError('HANDSHAKE_FAILED', `${peer.host}:${peer.port}: ${remote.message}`, { peer: peer.nodeId }));
+          fail(new TransportError('HANDSHAKE_FAILED', `${where}: ${remote.message}`, { peer }));
           return;
         }
-        if (remote.nodeId !== peer.nodeId) {
-          this.log('warn', `${peer.host}:${peer.port} is ${remote.nodeId}, not ${peer.nodeId} as we were told`, { peer: peer.nodeId, actual: remote.nodeId });
-          fail(new TransportError('PEER_KEY_MISMATCH', `${peer.host}:${peer.port} proved the key of ${remote.nodeId}, not of ${peer.nodeId}`, { peer: peer.nodeId }));
+        if (target.nodeId !== undefined && remote.nodeId !== target.nodeId) {
+          this.log('warn', `${where} is ${remote.nodeId}, not ${target.nodeId} as we were told`, { peer, actual: remote.nodeId });
+          fail(new TransportError('PEER_KEY_MISMATCH', `${where} proved the key of ${remote.nodeId}, not of ${target.nodeId}`, { peer }));
           return;
         }
         if (socket.alpnProtocol !== alpn) {
-          fail(new TransportError('HANDSHAKE_FAILED', `${peer.host}:${peer.port} did not agree to ${alpn}`, { peer: peer.nodeId }));
+          fail(new TransportError('HANDSHAKE_FAILED', `${where} did not agree to ${alpn}`, { peer }));
           return;
         }
         settled = true;
+        signal?.removeEventListener('abort', onAbort);
         this.dialing.delete(socket);
         socket.setTimeout(0);
         resolve({ socket, remote });
@@ -535,9 +593,16 @@ export class TlsTransport implements Transport {
   }
 
   private refuseStream(socket: tls.TLSSocket, status: StreamStatus): void {
-    socket.end(Buffer.from([status]));
-    // Discard whatever the opener sends, so its close reaches us; and if it never reads the
-    // refusal or closes, do not keep the socket.
+    this.endSocket(socket, Buffer.from([status]));
+  }
+
+  /**
+   * Ends a socket politely after writing `last`: discards whatever the other side still sends, so
+   * its close reaches us, and destroys the socket if it is still open after the close grace.
+   */
+  private endSocket(socket: tls.TLSSocket, last?: Uint8Array): void {
+    if (last === undefined) socket.end();
+    else socket.end(last);
     socket.resume();
     const timer = setTimeout(() => socket.destroy(), this.options.closeGraceMs);
     socket.once('close', () => clearTimeout(timer));

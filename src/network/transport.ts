@@ -32,6 +32,19 @@ export interface RemotePeer {
   readonly remoteAddress: { readonly host: string; readonly port: number };
 }
 
+/** A network address alone, with no claim about who answers there. */
+export interface NetworkAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface ProbeOptions {
+  /** Give up after this long, connection set-up included (default: the transport's connect timeout). */
+  timeoutMs?: number;
+  /** Aborting rejects the probe with ABORTED. */
+  signal?: AbortSignal;
+}
+
 export interface RequestOptions {
   /** Give up after this long, counting connection set-up and queueing (default: the transport's). */
   timeoutMs?: number;
@@ -156,6 +169,16 @@ export interface Transport {
    * resolves to the response payload. Rejects with a TransportError. `type` is 0..65535.
    */
   request(peer: PeerAddress, type: number, payload: Uint8Array, options?: RequestOptions): Promise<Uint8Array>;
+  /**
+   * Finds out which node answers at `address` without knowing its id beforehand: connects, has the
+   * node prove its key exactly as for a request, and resolves to who it is; the connection is then
+   * closed. Nothing is pinned or remembered, so this is trust on first use: the answer is whoever
+   * holds the address (or the path to it) right now, and the caller decides whether to trust it;
+   * later requests to the returned id are pinned to its key as usual. May return this node's own
+   * id (an address of ours). Rejects with a TransportError: UNREACHABLE, TIMEOUT, HANDSHAKE_FAILED
+   * (the far end is not a peercloud node of this transport's kind), CLOSED, ABORTED.
+   */
+  probe(address: NetworkAddress, options?: ProbeOptions): Promise<RemotePeer>;
   /** Sets the handler of inbound requests (one per transport; a later call replaces it). */
   onRequest(handler: RequestHandler): void;
   /**

@@ -41,6 +41,7 @@ class FakeNetwork {
       onRequest(handler) {
         net.handlers.get(nodeId)!.handler = handler;
       },
+      probe: () => Promise.reject(new TransportError('UNREACHABLE', 'no addresses here')),
       openStream: () => Promise.reject(new TransportError('NO_HANDLER', 'no streams here')),
       onStream: () => {},
       stats: () => stats,

@@ -8,8 +8,7 @@ import { CodecError } from '../../src/network/codec/errors.js';
 import { CycleTimer } from '../../src/node/runtime/cycle-timer.js';
 import { decodeEnvelope, encodeEnvelope } from '../../src/node/runtime/envelope.js';
 import { loadPeers, peersPath, savePeers } from '../../src/node/runtime/peer-store.js';
-import { randomNodeId } from '../../src/node/runtime/trust-on-first-use.js';
-import { isValidNodeId } from '../../src/node/identity.js';
+import { generateIdentity, isValidNodeId } from '../../src/node/identity.js';
 
 test('the request envelope round-trips and refuses truncated input with a CodecError', () => {
   const d = Uint8Array.from([1, 2, 3]);
@@ -42,7 +41,7 @@ test('the persisted view round-trips, skips bad entries and survives a corrupt f
   const dir = mkdtempSync(join(tmpdir(), 'peercloud-peers-'));
   try {
     assert.deepEqual(await loadPeers(dir), []);
-    const id = randomNodeId();
+    const id = generateIdentity().nodeId;
     assert.ok(isValidNodeId(id));
     await savePeers(dir, [{ nodeId: id, host: '127.0.0.1', port: 7000 }]);
     assert.deepEqual(await loadPeers(dir), [{ nodeId: id, host: '127.0.0.1', port: 7000 }]);

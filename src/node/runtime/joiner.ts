@@ -4,11 +4,11 @@
  * it; bare `host:port` entries are resolved by trust on first use (trust-on-first-use.ts) when
  * allowed. Failures are logged and retried; they never stop the daemon.
  */
-import type { Transport } from '../../network/transport.js';
+import { type Transport, TransportError } from '../../network/transport.js';
 import type { Cancel, Timers } from '../attributes-system.js';
 import type { Logger } from '../logger.js';
 import type { GossipNode } from './gossip-node.js';
-import type { TofuResolver } from './trust-on-first-use.js';
+import { learnNodeIdOnFirstUse } from './trust-on-first-use.js';
 
 export interface JoinEntry {
   readonly host: string;
@@ -19,7 +19,8 @@ export interface JoinEntry {
 export interface JoinerOptions {
   readonly node: GossipNode;
   readonly transport: Transport;
-  readonly tofu: TofuResolver | null;
+  /** Whether `host:port` entries (no node id) may be resolved by trust on first use. */
+  readonly trustOnFirstUse: boolean;
   readonly targets: readonly JoinEntry[];
   readonly retryIntervalMs: number;
   readonly timers: Timers;
@@ -69,22 +70,31 @@ export class Joiner {
   }
 
   private async tryOne(target: JoinEntry): Promise<boolean> {
-    const { node, transport, tofu, logger, timeoutMs } = this.options;
+    const { node, transport, trustOnFirstUse, logger, timeoutMs } = this.options;
+    const where = `${target.host}:${target.port}`;
     try {
       let nodeId = target.nodeId;
       if (nodeId === undefined) {
-        if (tofu === null) {
+        if (!trustOnFirstUse) {
           logger.warn({ target: `${target.host}:${target.port}` }, 'join entry without a node id skipped: trust on first use is disabled');
           return false;
         }
-        nodeId = await tofu.resolve(transport, target.host, target.port, timeoutMs);
+        nodeId = await learnNodeIdOnFirstUse(transport, target, timeoutMs);
         logger.info({ target: `${target.host}:${target.port}`, nodeId }, 'trusting the key first seen at a join address');
       }
       if (nodeId === node.nodeId) return false;
       await node.hello({ nodeId, host: target.host, port: target.port });
       return true;
     } catch (err) {
-      logger.debug({ target: `${target.host}:${target.port}`, error: err instanceof Error ? err.message : String(err) }, 'join target failed');
+      if (err instanceof TransportError && err.code === 'PEER_KEY_MISMATCH') {
+        // Not a network hiccup: someone else holds the address, or the entry is wrong. Say so loudly.
+        logger.error(
+          { target: `${target.nodeId}@${where}`, error: err.message },
+          `refusing join target ${where}: it proved a different key than node id ${target.nodeId}`,
+        );
+      } else {
+        logger.debug({ target: where, error: err instanceof Error ? err.message : String(err) }, 'join target failed');
+      }
       return false;
     }
   }

@@ -19,7 +19,6 @@ import { GossipNode } from './gossip-node.js';
 import { type JoinEntry, Joiner } from './joiner.js';
 import { loadPeers, savePeers } from './peer-store.js';
 import { RuntimeStatus } from './status-source.js';
-import { TofuResolver } from './trust-on-first-use.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -87,11 +86,10 @@ export class NodeRuntime {
       throw new NodeStartError(`cannot load the node identity from ${config.dataDir}: ${(err as Error).message}`, { cause: err });
     }
 
-    const tofu = new TofuResolver();
     const transport = await TlsTransport.create(identity, {
       maxFrameBytes: config.limits.maxFrameBytes,
       maxConnections: config.limits.maxConnections,
-      logger: tofu.wrap(transportLogger(componentLogger(log, 'transport'))),
+      logger: transportLogger(componentLogger(log, 'transport')),
     });
     let listen: HostPort;
     try {
@@ -138,7 +136,7 @@ export class NodeRuntime {
       const joiner = new Joiner({
         node,
         transport,
-        tofu: config.joinTrustOnFirstUse ? tofu : null,
+        trustOnFirstUse: config.joinTrustOnFirstUse,
         targets,
         retryIntervalMs: config.joinRetryIntervalMs,
         timers,
