@@ -6,6 +6,7 @@ import { CliError } from './commands/cli-error.js';
 import { initCommand } from './commands/init.js';
 import { nodeCommand } from './commands/node.js';
 import { statusCommands } from './commands/status.js';
+import { clusterCommand } from './commands/cluster.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand().exitOverride());
   program.addCommand(initCommand().exitOverride());
   program.addCommand(nodeCommand().exitOverride());
+  program.addCommand(clusterCommand().exitOverride());
   for (const c of statusCommands()) program.addCommand(c.exitOverride());
   return program;
 }

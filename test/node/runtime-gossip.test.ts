@@ -149,8 +149,31 @@ test('an exchange with an unreachable peer fails the protocol step instead of th
   const [a, b] = nodes;
   await b.hello(address(a, 0));
   net.down.add(a.nodeId);
-  await b.runCycle('sampling');
   await b.runCycle('aggregation');
-  assert.equal(b.stats.exchangesFailed, 2);
+  assert.equal(b.stats.exchangesFailed, 1);
   assert.equal(b.stats.exchangesCompleted, 0);
+  assert.deepEqual(b.view(), [], 'the unreachable peer left the view');
+  await b.runCycle('sampling');
+  assert.equal(b.stats.exchangesStarted, 1, 'no peer left to try');
+});
+
+test('a peer that could not be reached is not gossiped back into the view until it contacts us', async () => {
+  const { net, nodes } = makeNodes(3, 5);
+  const [a, b, c] = nodes;
+  await b.hello(address(a, 0));
+  await c.hello(address(a, 0));
+  await b.runCycle('sampling'); // b learns of c through a
+  assert.ok(b.view().some((p) => p.nodeId === c.nodeId));
+  net.down.add(c.nodeId);
+  let failedAt = -1;
+  for (let cycle = 0; cycle < 40; cycle++) {
+    await b.runCycle(cycle % 2 === 0 ? 'sampling' : 'aggregation');
+    if (failedAt < 0 && b.stats.exchangesFailed > 0) failedAt = cycle;
+    if (failedAt >= 0) assert.ok(!b.view().some((p) => p.nodeId === c.nodeId), `c came back at cycle ${cycle}`);
+  }
+  assert.ok(failedAt >= 0, 'b never tried c');
+  assert.ok(a.view().some((p) => p.nodeId === c.nodeId), 'a still offers c (it never tried it)');
+  net.down.delete(c.nodeId);
+  await c.hello(address(b, 1));
+  assert.ok(b.view().some((p) => p.nodeId === c.nodeId), 'a request from c proves it alive again');
 });

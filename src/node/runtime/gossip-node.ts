@@ -74,6 +74,9 @@ export class GossipRequestError extends Error {
   }
 }
 
+/** How long a peer that could not be reached stays out of the view unless it contacts us first. */
+const SUSPECT_MS = 60_000;
+
 const PROTOCOL_BY_TYPE = new Map<number, GossipProtocolName>([
   [MESSAGE_TYPES.sampling, 'sampling'],
   [MESSAGE_TYPES.aggregation, 'aggregation'],
@@ -97,6 +100,13 @@ export class GossipNode {
   private lastEpoch = -1;
   epochStartedAt: number | null = null;
   private stopped = false;
+  /**
+   * Peers whose exchange failed because they were unreachable, by node id, with the time of the
+   * failure. They are kept out of the peer sampling view for SUSPECT_MS (or until they contact us):
+   * Newscast's healer only ages out dead entries when a view is full, and while views have room
+   * (networks smaller than the view size) other nodes would gossip the dead entry straight back.
+   */
+  private readonly suspects = new Map<string, number>();
 
   constructor(private readonly options: GossipNodeOptions) {
     this.transport = options.transport;
@@ -187,6 +197,7 @@ export class GossipNode {
     if (handle === NO_PEER) throw new CodecError('hello.descriptor', 'descriptor expired or no room in the peer directory');
     const nodeId = this.directory.nodeIdOf(handle);
     if (nodeId !== peer.nodeId) throw new CodecError('hello.descriptor', `answer describes ${nodeId}, not ${peer.nodeId}`);
+    this.suspects.delete(nodeId); // it answered: alive again
     if (handle !== LOCAL_HANDLE) this.protocols.sampling.addContacts(LOCAL_HANDLE, [handle]);
     return nodeId;
   }
@@ -229,6 +240,7 @@ export class GossipNode {
       }
       protocol.complete(LOCAL_HANDLE, peer, req, reply.body);
       this.stats.exchangesCompleted++;
+      if (name === 'sampling') this.dropSuspects();
     } finally {
       release();
       if (name === 'aggregation') this.noteEpochs();
@@ -243,7 +255,21 @@ export class GossipNode {
     // A peer we could not reach or that proved another key is probably gone: let the directory
     // forget it as soon as no view holds it.
     if (err instanceof TransportError && err.code !== 'CLOSED' && err.code !== 'ABORTED' && err.code !== 'BUSY' && this.directory.has(peer)) {
+      this.suspects.set(this.directory.nodeIdOf(peer), this.clock.now());
+      this.dropSuspects();
       this.directory.markDead(peer);
+    }
+  }
+
+  /** Removes suspected-dead peers from the peer sampling view; forgets suspicions older than SUSPECT_MS. */
+  private dropSuspects(): void {
+    if (this.suspects.size === 0) return;
+    const now = this.clock.now();
+    for (const [id, since] of this.suspects) if (now - since > SUSPECT_MS) this.suspects.delete(id);
+    const views = this.protocols.sampling.views;
+    for (let i = views.size(LOCAL_HANDLE) - 1; i >= 0; i--) {
+      const h = views.peerAt(LOCAL_HANDLE, i);
+      if (this.directory.has(h) && this.suspects.has(this.directory.nodeIdOf(h))) views.removeAt(LOCAL_HANDLE, i);
     }
   }
 
@@ -283,6 +309,8 @@ export class GossipNode {
     const descriptor = decodeDescriptor(envelope.descriptor, this.codec.codec.limits, 'envelope.descriptor');
     const sender = this.directory.intern({ ...descriptor, nodeId: from.nodeId } as NodeDescriptor);
     if (sender === NO_PEER) throw new GossipRequestError('sender descriptor expired or no room for it');
+    // An authenticated request proves the sender alive again (e.g. restarted with its data dir).
+    this.suspects.delete(from.nodeId);
     if (type === MESSAGE_TYPES.hello) {
       // A newcomer: it becomes a contact, so the overlay learns of it quickly.
       if (this.viewSize() < this.protocols.sampling.config.viewSize) this.protocols.sampling.addContacts(LOCAL_HANDLE, [sender]);
@@ -294,6 +322,7 @@ export class GossipNode {
       if (message.protocol !== name || message.kind !== 'request') throw new GossipRequestError(`request type ${type} carries a ${message.protocol} ${message.kind}`);
       const protocol = this.protocol(name);
       const reply = protocol.handle(LOCAL_HANDLE, sender, message.body);
+      if (name === 'sampling') this.dropSuspects();
       if (name === 'aggregation') this.noteEpochs();
       if (reply === null) throw new GossipRequestError(`${name} has no reply`);
       return this.codec.encode({ protocol: name, kind: 'response', body: reply } as ProtocolMessage);

@@ -1,0 +1,56 @@
+/**
+ * Helpers for the `peercloud cluster` tests: start a cluster on a random free port range (the
+ * cluster scheme needs 2N consecutive ports, so port 0 cannot be used; a range found busy is
+ * retried elsewhere), and kill whatever a failed test left running (from cluster.json, only pids
+ * that are still our daemons).
+ */
+import { readState, isOurDaemon } from '../../src/cli/cluster/cluster-state.js';
+import { type CliResult, runCli } from './node-helpers.js';
+
+export async function clusterUp(root: string, n: number, args: string[]): Promise<{ result: CliResult; basePort: number }> {
+  for (let attempt = 0; ; attempt++) {
+    const basePort = 20_000 + 2 * Math.floor(Math.random() * 15_000);
+    const result = await runCli(['cluster', 'up', '-n', String(n), '--data-root', root, '--base-port', String(basePort), '--json', ...args], {}, 90_000);
+    if (result.code !== 0 && /already in use/.test(result.stderr) && attempt < 5) continue;
+    return { result, basePort };
+  }
+}
+
+/** SIGKILLs every daemon of the cluster in `root` still running (for `after` hooks). */
+export async function killLeftovers(root: string): Promise<number> {
+  let state;
+  try {
+    state = readState(root);
+  } catch {
+    return 0;
+  }
+  if (!state) return 0;
+  let killed = 0;
+  for (const n of state.nodes) {
+    if (n.pid !== null && isOurDaemon(n.pid, state.script, n.dataDir)) {
+      try {
+        process.kill(n.pid, 'SIGKILL');
+        killed++;
+      } catch {
+        // already gone
+      }
+    }
+  }
+  return killed;
+}
+
+/** True if the undirected union of `edges` connects all of `ids`. */
+export function connected(ids: string[], edges: Map<string, string[]>): boolean {
+  const adj = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
+  for (const [from, tos] of edges) for (const to of tos) if (adj.has(from) && adj.has(to)) {
+    adj.get(from)!.add(to);
+    adj.get(to)!.add(from);
+  }
+  const seen = new Set([ids[0]]);
+  const stack = [ids[0]];
+  while (stack.length > 0) for (const next of adj.get(stack.pop()!)!) if (!seen.has(next)) {
+    seen.add(next);
+    stack.push(next);
+  }
+  return seen.size === ids.length;
+}
