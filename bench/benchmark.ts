@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 /** A benchmark `npm run bench -- <name>` can run (see run.ts). */
 export interface Benchmark {
   name: string;
@@ -23,4 +24,16 @@ export function integerOption(name: string, text: string | undefined, fallback: 
   const v = Number(text);
   if (!Number.isInteger(v) || v < min || v > max) throw new RangeError(`--${name} must be an integer in ${min}..${max}, got "${text}"`);
   return v;
+}
+
+/**
+ * Parses a benchmark's flags strictly (no positionals, unknown flags rejected); errors become
+ * RangeErrors that end with the benchmark's usage line.
+ */
+export function parseBenchArgs<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    throw new RangeError(`${(err as Error).message}\nusage: ${usage}`);
+  }
 }

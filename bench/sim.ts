@@ -5,9 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/output.js';
-import { type Benchmark, integerOption, median } from './benchmark.js';
+import { type Benchmark, integerOption, median, parseBenchArgs } from './benchmark.js';
 import type { SimWorkerConfig, SimWorkerResult } from './sim-worker.js';
 
 export interface SimBenchConfig {
@@ -92,24 +91,18 @@ interface SimBenchOptions {
 }
 
 export function parseSimBenchArgs(args: string[]): SimBenchOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        cycles: { type: 'string' },
-        only: { type: 'string' },
-        nodes: { type: 'string' },
-        seed: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new RangeError(`${(err as Error).message}\nusage: ${usage}`);
-  }
+  const values = parseBenchArgs(
+    args,
+    {
+      cycles: { type: 'string' },
+      only: { type: 'string' },
+      nodes: { type: 'string' },
+      seed: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    usage,
+  );
   const int = integerOption;
   return {
     help: values.help === true,

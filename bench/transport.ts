@@ -9,12 +9,11 @@
  * - Request/response round trips per second on one connection, one at a time and pipelined.
  */
 import type { Duplex } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/output.js';
 import { generateIdentity } from '../src/node/identity.js';
 import { TlsTransport } from '../src/network/tls-transport.js';
 import type { PeerAddress } from '../src/network/transport.js';
-import { type Benchmark, integerOption } from './benchmark.js';
+import { type Benchmark, integerOption, parseBenchArgs } from './benchmark.js';
 
 const usage = 'transport [--connections N] [--mib N] [--requests N] [--json]';
 
@@ -33,22 +32,16 @@ interface Options {
 }
 
 function parseOptions(args: string[]): Options {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        connections: { type: 'string' },
-        mib: { type: 'string' },
-        requests: { type: 'string' },
-        json: { type: 'boolean' },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new RangeError(`${(err as Error).message}\nusage: ${usage}`);
-  }
+  const values = parseBenchArgs(
+    args,
+    {
+      connections: { type: 'string' },
+      mib: { type: 'string' },
+      requests: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    usage,
+  );
   const int = integerOption;
   return {
     connections: int('connections', values.connections, 200, 1, 10_000),
