@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { NetworkAggregates, NodeInfo, PeerView } from '../../src/api/schemas.js';
 import { type Daemon, alive, getJson, killAll, runCli, startDaemon, waitExit, waitFor } from './node-helpers.js';
+import { connected } from './cluster-helpers.js';
 
 const N = 5;
 const FAST = ['--cycle-period-ms', '200', '--epoch-length', '10', '--join-retry-interval-ms', '300', '--log-level', 'info'];
@@ -30,20 +31,6 @@ after(async () => {
   if (root) rmSync(root, { recursive: true, force: true });
 });
 
-function connected(ids: string[], edges: Map<string, string[]>): boolean {
-  const adj = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
-  for (const [from, tos] of edges) for (const to of tos) if (adj.has(from) && adj.has(to)) {
-    adj.get(from)!.add(to);
-    adj.get(to)!.add(from);
-  }
-  const seen = new Set([ids[0]]);
-  const stack = [ids[0]];
-  while (stack.length > 0) for (const next of adj.get(stack.pop()!)!) if (!seen.has(next)) {
-    seen.add(next);
-    stack.push(next);
-  }
-  return seen.size === ids.length;
-}
 
 test('every view fills, the views form one overlay, and every size estimate converges to N ±10%', async (t) => {
   const started = Date.now();
