@@ -4,10 +4,11 @@
  * code; add new ones (e.g. `cluster`, `slices`) to the `benchmarks` list below.
  */
 import type { Benchmark } from './benchmark.js';
+import { clusterBenchmark } from './cluster.js';
 import { simBenchmark } from './sim.js';
 import { transportBenchmark } from './transport.js';
 
-const benchmarks: Benchmark[] = [simBenchmark, transportBenchmark];
+const benchmarks: Benchmark[] = [simBenchmark, transportBenchmark, clusterBenchmark];
 
 function usage(): string {
   const lines = ['usage: npm run bench -- <benchmark> [options]', '', 'benchmarks:'];

@@ -26,10 +26,11 @@
  */
 import type { Clock } from '../core/clock.js';
 import { NO_PEER, type PeerHandle } from '../core/handles.js';
-import type { WireDescriptor } from '../network/codec/descriptor.js';
+import { type WireDescriptor, type WireDescriptorItem, isDescriptorRef } from '../network/codec/descriptor.js';
 import { type CodecLimits, defaultCodecLimits } from '../network/codec/limits.js';
 import type { WireMessage } from '../network/codec/messages.js';
 import type { ProfileDirectory } from '../protocols/tman/tman.js';
+import { DescriptorStore } from './descriptor-store.js';
 import type { LocalDescriptor } from './local-descriptor.js';
 import { ringKeyOf } from './ring-key.js';
 import { type DescriptorPolicy, DescriptorError, type NodeDescriptor, defaultDescriptorPolicy, verifyDescriptor } from './signed-descriptor.js';
@@ -53,6 +54,10 @@ export interface PeerDirectoryOptions {
   readonly tmanKeys?: TManKeyMode;
   /** `collect()` forgets unreferenced peers unused for this long (default 10 min). */
   readonly idleMs?: number;
+  /** Descriptors by digest, to resolve references in messages (default: a new store). */
+  readonly store?: DescriptorStore;
+  /** Descriptors (by digest) to refuse, e.g. rumored dead (default: none). */
+  readonly refused?: (digest: Uint8Array) => boolean;
 }
 
 /** What the directory knows about a peer, for APIs and logs. */
@@ -82,6 +87,12 @@ export interface DirectoryStats {
   verifications: number;
   /** Forged or invalid descriptors refused. */
   rejected: number;
+  /** Descriptors dropped because `refused` covers them (rumored dead). */
+  refused: number;
+  /** References in messages resolved from the store. */
+  resolved: number;
+  /** References in messages to descriptors we did not hold. */
+  missing: number;
 }
 
 interface Entry {
@@ -101,7 +112,11 @@ export class PeerDirectory implements ProfileDirectory {
   readonly capacity: number;
   readonly tmanKeys: TManKeyMode;
   readonly idleMs: number;
-  readonly stats: DirectoryStats = { admitted: 0, updated: 0, stale: 0, expired: 0, full: 0, forgotten: 0, verifications: 0, rejected: 0 };
+  readonly stats: DirectoryStats = { admitted: 0, updated: 0, stale: 0, expired: 0, full: 0, forgotten: 0, verifications: 0, rejected: 0, refused: 0, resolved: 0, missing: 0 };
+  readonly store: DescriptorStore;
+  private readonly refused: (digest: Uint8Array) => boolean;
+  /** Whether the message being translated out sends references instead of descriptors. */
+  private sendRefs = false;
   private readonly policy: DescriptorPolicy;
   private readonly entries: (Entry | undefined)[];
   private readonly byNodeId = new Map<string, Entry>();
@@ -131,6 +146,8 @@ export class PeerDirectory implements ProfileDirectory {
     this.tmanKeys = options.tmanKeys ?? 'node-id';
     if (this.tmanKeys !== 'node-id' && this.tmanKeys !== 'carried') throw new RangeError(`tmanKeys must be node-id or carried, got ${String(this.tmanKeys)}`);
     this.idleMs = options.idleMs ?? 10 * 60_000;
+    this.store = options.store ?? new DescriptorStore();
+    this.refused = options.refused ?? (() => false);
     const maxClockSkewMs = options.maxClockSkewMs ?? defaultDescriptorPolicy.maxClockSkewMs;
     const maxAgeMs = options.maxAgeMs ?? defaultDescriptorPolicy.maxAgeMs;
     if (!(maxClockSkewMs >= 0)) throw new RangeError(`maxClockSkewMs must be >= 0, got ${maxClockSkewMs}`);
@@ -183,6 +200,13 @@ export class PeerDirectory implements ProfileDirectory {
    */
   intern(descriptor: WireDescriptor | NodeDescriptor): PeerHandle {
     const checked = this.check(descriptor, 'descriptor');
+    this.batch++;
+    return checked.kind === 'ok' ? checked.admit() : NO_PEER;
+  }
+
+  /** Like `intern`, for a reference too: NO_PEER if we do not hold what it refers to. */
+  internItem(item: WireDescriptorItem): PeerHandle {
+    const checked = this.check(item, 'descriptor');
     this.batch++;
     return checked.kind === 'ok' ? checked.admit() : NO_PEER;
   }
@@ -302,9 +326,44 @@ export class PeerDirectory implements ProfileDirectory {
 
   // ---- translation --------------------------------------------------------------------------------------
 
-  /** The wire form of a protocol message: handles become descriptors. */
-  toWire(message: ProtocolMessage): WireMessage {
-    return protocolToWire(this.translator, message, this.tmanKeys);
+  /**
+   * The wire form of a protocol message: handles become descriptors, or references to them with
+   * `refs` (the receiver resolves them from its store or fetches them: see DescriptorStore).
+   */
+  toWire(message: ProtocolMessage, refs = false): WireMessage {
+    this.sendRefs = refs;
+    try {
+      return protocolToWire(this.translator, message, this.tmanKeys);
+    } finally {
+      this.sendRefs = false;
+    }
+  }
+
+  /** The digest of the descriptor held for a handle (what references and failure rumors name). */
+  digestOf(handle: PeerHandle): Uint8Array {
+    return this.store.digestOf(this.descriptorOf(handle));
+  }
+
+  /**
+   * Checks a descriptor a peer sent in answer to a fetch and keeps it in the store (not as a peer:
+   * a message referring to it interns it). Returns it verified; throws DescriptorError if it is
+   * forged or invalid, including expired.
+   */
+  learn(d: WireDescriptor, field: string): NodeDescriptor {
+    const known = this.byKey.get(keyString(d.publicKey));
+    if (known !== undefined && sameBytes(known.descriptor.encoded, d.encoded)) {
+      this.store.add(known.descriptor);
+      return known.descriptor;
+    }
+    this.stats.verifications++;
+    try {
+      const verified = verifyDescriptor(d, this.clock.now(), this.policy, field);
+      this.store.add(verified);
+      return verified;
+    } catch (err) {
+      this.stats.rejected++;
+      throw err;
+    }
   }
 
   /**
@@ -327,12 +386,16 @@ export class PeerDirectory implements ProfileDirectory {
     return own.descriptor;
   }
 
-  private descriptorForSending(handle: PeerHandle): WireDescriptor {
-    if (handle === LOCAL_HANDLE) return this.localDescriptor();
-    const e = this.entries[handle];
-    if (e === undefined) throw new RangeError(`handle ${handle} is not in the peer directory (a protocol kept a handle that was never interned or was forgotten)`);
-    e.lastUsed = this.clock.now();
-    return e.descriptor;
+  private descriptorForSending(handle: PeerHandle): WireDescriptorItem {
+    let d: WireDescriptor;
+    if (handle === LOCAL_HANDLE) d = this.localDescriptor();
+    else {
+      const e = this.entries[handle];
+      if (e === undefined) throw new RangeError(`handle ${handle} is not in the peer directory (a protocol kept a handle that was never interned or was forgotten)`);
+      e.lastUsed = this.clock.now();
+      d = e.descriptor;
+    }
+    return this.sendRefs ? this.store.refFor(d) : d;
   }
 
   private entry(handle: PeerHandle): Entry {
@@ -345,10 +408,24 @@ export class PeerDirectory implements ProfileDirectory {
    * Checks a descriptor without changing the directory. The common case — the very bytes we already
    * hold for that key — costs a map lookup and a byte comparison instead of a signature verification.
    */
-  private check(d: WireDescriptor | NodeDescriptor, field: string): CheckedDescriptor {
+  private check(item: WireDescriptorItem | NodeDescriptor, field: string): CheckedDescriptor {
+    let d: WireDescriptor | NodeDescriptor;
+    if (typeof item === 'object' && item !== null && isDescriptorRef(item)) {
+      const held = this.store.get(item.ref);
+      if (held === undefined) {
+        this.stats.missing++;
+        return { kind: 'missing', ref: item.ref };
+      }
+      this.stats.resolved++;
+      d = held;
+    } else d = item;
     if (typeof d !== 'object' || d === null || !(d.publicKey instanceof Uint8Array) || !(d.encoded instanceof Uint8Array)) {
       this.stats.rejected++;
       throw new DescriptorError(field, 'fields', 'not a descriptor');
+    }
+    if (this.refused(this.store.digestOf(d))) {
+      this.stats.refused++;
+      return { kind: 'drop' };
     }
     const now = this.clock.now();
     const known = this.byKey.get(keyString(d.publicKey));
@@ -366,7 +443,13 @@ export class PeerDirectory implements ProfileDirectory {
       this.stats.rejected++;
       throw err;
     }
-    return { kind: 'ok', admit: () => this.admit(verified) };
+    return {
+      kind: 'ok',
+      admit: () => {
+        this.store.add(verified);
+        return this.admit(verified);
+      },
+    };
   }
 
   private dropExpired(): CheckedDescriptor {

@@ -14,9 +14,12 @@ export class PeerMessageCodec {
     readonly directory: PeerDirectory,
   ) {}
 
-  /** Throws a CodecError if the message breaks a limit (a local bug), a RangeError for an unknown handle. */
-  encode(message: ProtocolMessage): Uint8Array {
-    return this.codec.encode(this.directory.toWire(message));
+  /**
+   * Throws a CodecError if the message breaks a limit (a local bug), a RangeError for an unknown
+   * handle. `refs`: send descriptors by reference (see DescriptorStore).
+   */
+  encode(message: ProtocolMessage, refs = false): Uint8Array {
+    return this.codec.encode(this.directory.toWire(message, refs));
   }
 
   /**

@@ -11,7 +11,7 @@
  */
 import { NO_PEER, type PeerHandle } from '../core/handles.js';
 import { CodecError } from '../network/codec/errors.js';
-import type { WireDescriptor } from '../network/codec/descriptor.js';
+import type { WireDescriptorItem } from '../network/codec/descriptor.js';
 import type { MessageKind, WireMessage, WireSlicingGossip } from '../network/codec/messages.js';
 import type { AggregationMessage } from '../protocols/aggregation/aggregation.js';
 import type { DescriptorBuffer } from '../protocols/peer-sampling/peer-sampling.js';
@@ -36,15 +36,34 @@ export type ProtocolMessage =
  */
 export type TManKeyMode = 'node-id' | 'carried';
 
-/** The result of checking one incoming descriptor, before anything is interned. */
-export type CheckedDescriptor = { readonly kind: 'drop' } | { readonly kind: 'ok'; readonly admit: () => PeerHandle };
+/**
+ * The result of checking one incoming descriptor, before anything is interned: usable, to be
+ * dropped (expired, rumored dead), or a reference to a descriptor we do not hold.
+ */
+export type CheckedDescriptor =
+  | { readonly kind: 'drop' }
+  | { readonly kind: 'ok'; readonly admit: () => PeerHandle }
+  | { readonly kind: 'missing'; readonly ref: Uint8Array };
+
+/**
+ * A message refers to descriptors we do not hold. Nothing was interned; the receiver fetches `refs`
+ * from the sender and decodes the message again (src/node/runtime/gossip-node.ts).
+ */
+export class MissingDescriptorsError extends CodecError {
+  readonly refs: readonly Uint8Array[];
+  constructor(field: string, refs: readonly Uint8Array[]) {
+    super(field, `refers to ${refs.length} descriptor(s) this node does not hold`);
+    this.name = 'MissingDescriptorsError';
+    this.refs = refs;
+  }
+}
 
 /** What the translation needs from the peer directory. */
 export interface TranslationDirectory {
-  /** The descriptor to send for a handle (0: our own, freshly signed if due). */
-  descriptorFor(handle: PeerHandle): WireDescriptor;
+  /** The descriptor (or reference) to send for a handle (0: our own, freshly signed if due). */
+  descriptorFor(handle: PeerHandle): WireDescriptorItem;
   /** Verifies a descriptor without changing anything; throws DescriptorError if forged or invalid. */
-  check(descriptor: WireDescriptor, field: string): CheckedDescriptor;
+  check(descriptor: WireDescriptorItem, field: string): CheckedDescriptor;
   /** Starts a batch of admissions: handles admitted in one batch are never evicted for each other. */
   beginBatch(): void;
   /** The handle of a node id, NO_PEER if unknown. */
@@ -167,9 +186,14 @@ export function handlesIn(message: ProtocolMessage): PeerHandle[] {
   }
 }
 
-/** Checks every descriptor first (throwing on the first forged one), then admits them all. */
-function admitAll(dir: TranslationDirectory, descriptors: readonly WireDescriptor[], field: string): PeerHandle[] {
+/**
+ * Checks every descriptor first (throwing on the first forged one), then admits them all; if any
+ * reference is unknown, throws MissingDescriptorsError listing them all and admits nothing.
+ */
+function admitAll(dir: TranslationDirectory, descriptors: readonly WireDescriptorItem[], field: string): PeerHandle[] {
   const checked = descriptors.map((d, i) => dir.check(d, `${field}[${i}]`));
+  const missing = checked.filter((c): c is Extract<CheckedDescriptor, { kind: 'missing' }> => c.kind === 'missing').map((c) => c.ref);
+  if (missing.length > 0) throw new MissingDescriptorsError(field, missing);
   dir.beginBatch();
   return checked.map((c) => (c.kind === 'ok' ? c.admit() : NO_PEER));
 }

@@ -39,18 +39,4 @@ export async function killLeftovers(root: string): Promise<number> {
   return killed;
 }
 
-/** True if the undirected union of `edges` connects all of `ids`. */
-export function connected(ids: string[], edges: Map<string, string[]>): boolean {
-  const adj = new Map<string, Set<string>>(ids.map((id) => [id, new Set()]));
-  for (const [from, tos] of edges) for (const to of tos) if (adj.has(from) && adj.has(to)) {
-    adj.get(from)!.add(to);
-    adj.get(to)!.add(from);
-  }
-  const seen = new Set([ids[0]]);
-  const stack = [ids[0]];
-  while (stack.length > 0) for (const next of adj.get(stack.pop()!)!) if (!seen.has(next)) {
-    seen.add(next);
-    stack.push(next);
-  }
-  return seen.size === ids.length;
-}
+export { connected } from '../../src/cli/cluster/overlay.js';

@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { SeededRandom } from '../../src/core/random.js';
 import { WireCodec } from '../../src/network/codec/codec.js';
-import type { WireDescriptor } from '../../src/network/codec/descriptor.js';
+import { DESCRIPTOR_REF_BYTES, type WireDescriptor, type WireDescriptorItem, isDescriptorRef } from '../../src/network/codec/descriptor.js';
 import { CodecError } from '../../src/network/codec/errors.js';
 import { type CodecLimits, limitsForProtocols } from '../../src/network/codec/limits.js';
 import type { WireMessage, WireSlicingGossip } from '../../src/network/codec/messages.js';
@@ -68,7 +68,11 @@ const isInt = (v: unknown, lo: number, hi: number): boolean => typeof v === 'num
 const isFinite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
 const inUnit = (v: unknown): boolean => typeof v === 'number' && v > 0 && v <= 1;
 
-function checkDescriptor(d: WireDescriptor): void {
+function checkDescriptor(d: WireDescriptorItem): void {
+  if (isDescriptorRef(d)) {
+    assert.ok(d.ref.length === DESCRIPTOR_REF_BYTES && d.encoded === d.ref);
+    return;
+  }
   assert.ok(d.publicKey instanceof Uint8Array && d.publicKey.length === 32);
   assert.ok(d.signature instanceof Uint8Array && d.signature.length === 64);
   assert.ok(d.body instanceof Uint8Array && d.encoded instanceof Uint8Array && d.encoded.length <= limits.maxDescriptorBytes);
@@ -80,7 +84,7 @@ function checkDescriptor(d: WireDescriptor): void {
   assert.ok(isInt(d.issuedAt, 0, Number.MAX_SAFE_INTEGER) && isInt(d.sequence, 0, Number.MAX_SAFE_INTEGER));
 }
 
-function checkList(descriptors: readonly WireDescriptor[], max: number): number {
+function checkList(descriptors: readonly WireDescriptorItem[], max: number): number {
   assert.ok(Array.isArray(descriptors) && descriptors.length <= max);
   descriptors.forEach(checkDescriptor);
   return descriptors.length;

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import { CodecError } from '../../src/network/codec/errors.js';
 import { WIRE_VERSION, WireCodec } from '../../src/network/codec/codec.js';
-import { type WireDescriptor, decodeDescriptor } from '../../src/network/codec/descriptor.js';
+import { DESCRIPTOR_REF_BYTES, type WireDescriptor, decodeDescriptor, descriptorDigest, descriptorRef, isDescriptorRef } from '../../src/network/codec/descriptor.js';
 import { defaultCodecLimits, limitsForProtocols } from '../../src/network/codec/limits.js';
 import type { WireMessage } from '../../src/network/codec/messages.js';
 import { wireTypes } from '../../src/network/codec/schema.js';
@@ -70,10 +70,30 @@ test('decoded descriptors keep their exact signed bytes', () => {
   assert.equal(decoded.protocol, 'sampling');
   if (decoded.protocol !== 'sampling' || m.protocol !== 'sampling') return;
   decoded.body.descriptors.forEach((d, i) => {
-    assert.deepEqual(Buffer.from(d.encoded), Buffer.from(m.body.descriptors[i].encoded));
-    assert.deepEqual(Buffer.from(d.body), Buffer.from(m.body.descriptors[i].body));
-    assert.deepEqual(d.addresses, m.body.descriptors[i].addresses);
+    const sent = m.body.descriptors[i];
+    assert.ok(!isDescriptorRef(d) && !isDescriptorRef(sent));
+    assert.deepEqual(Buffer.from(d.encoded), Buffer.from(sent.encoded));
+    assert.deepEqual(Buffer.from(d.body), Buffer.from(sent.body));
+    assert.deepEqual(d.addresses, sent.addresses);
   });
+});
+
+test('descriptor references travel as 8-byte items next to full descriptors', () => {
+  const ref = descriptorRef(descriptorDigest(D[1].encoded));
+  const m: WireMessage = { protocol: 'sampling', kind: 'request', body: { descriptors: [D[0], ref], ages: [0, 3] } };
+  const encoded = codec.encode(m);
+  const decoded = codec.decode(encoded);
+  assert.equal(decoded.protocol, 'sampling');
+  if (decoded.protocol !== 'sampling') return;
+  const [full, back] = decoded.body.descriptors;
+  assert.ok(!isDescriptorRef(full) && isDescriptorRef(back));
+  assert.equal(back.ref.length, DESCRIPTOR_REF_BYTES);
+  assert.deepEqual(Buffer.from(back.ref), Buffer.from(ref.ref));
+  // The reference must not be a view into the message buffer (it would keep it alive).
+  assert.notEqual(back.ref.buffer, encoded.buffer);
+  // A digest is a function of the exact signed bytes.
+  assert.deepEqual(Buffer.from(descriptorDigest(D[1].encoded)), Buffer.from(descriptorDigest(new Uint8Array(D[1].encoded))));
+  assert.notDeepEqual(Buffer.from(descriptorDigest(D[0].encoded)), Buffer.from(descriptorDigest(D[1].encoded)));
 });
 
 test('encoded sizes are compact (reported as diagnostics)', (t) => {

@@ -6,7 +6,7 @@ import { type PeerAddress, type RemotePeer, type RequestHandler, type Transport,
 import { generateIdentity } from '../../src/node/identity.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { LOCAL_HANDLE } from '../../src/node/peer-directory.js';
-import { MESSAGE_TYPES, encodeEnvelope } from '../../src/node/runtime/envelope.js';
+import { MESSAGE_TYPES, encodeFetchRequest, encodeHello, encodeRequest } from '../../src/node/runtime/envelope.js';
 import { GossipNode, GossipRequestError } from '../../src/node/runtime/gossip-node.js';
 
 const NOW = 1_760_000_000_000;
@@ -124,17 +124,21 @@ test('garbage and forged requests are rejected one by one, counted, and change n
   const handler = net.handlers.get(a.nodeId)!.handler!;
   const from: RemotePeer = { nodeId: c.nodeId, publicKey: new Uint8Array(32), remoteAddress: { host: '127.0.0.1', port: 9 } };
   const bDescriptor = b.directory.descriptorOf(LOCAL_HANDLE).encoded;
-  const cDescriptor = c.directory.descriptorOf(LOCAL_HANDLE).encoded;
+  const bRef = b.directory.digestOf(LOCAL_HANDLE);
+  const cRef = c.directory.digestOf(LOCAL_HANDLE);
   const bad: [number, Uint8Array][] = [
     [MESSAGE_TYPES.sampling, new Uint8Array(0)],
     [MESSAGE_TYPES.sampling, Uint8Array.from([0xff, 0xff, 1, 2, 3])],
-    [MESSAGE_TYPES.aggregation, encodeEnvelope(cDescriptor, Uint8Array.from([9, 9, 9, 9]))],
+    [MESSAGE_TYPES.aggregation, encodeRequest(cRef, [], Uint8Array.from([9, 9, 9, 9]))],
     // c presents b's descriptor as its own: the transport authenticated c.
-    [MESSAGE_TYPES.hello, encodeEnvelope(bDescriptor, new Uint8Array(0))],
-    [999, encodeEnvelope(cDescriptor, new Uint8Array(0))],
+    [MESSAGE_TYPES.hello, encodeHello(bDescriptor)],
+    // c claims b's descriptor reference as its own sender reference (an empty sampling buffer).
+    [MESSAGE_TYPES.sampling, encodeRequest(bRef, [], c.codec.encode({ protocol: 'sampling', kind: 'request', body: { ids: [], ages: [] } }))],
+    [MESSAGE_TYPES.descriptors, Uint8Array.from([2, 1, 0])],
+    [999, encodeRequest(cRef, [], new Uint8Array(0))],
   ];
   for (const [type, payload] of bad) {
-    assert.throws(() => handler(from, type, payload), GossipRequestError);
+    await assert.rejects(async () => handler(from, type, payload), GossipRequestError, `type ${type}`);
   }
   assert.equal(a.stats.requestsRejected, bad.length);
   assert.deepEqual(a.view().map((p) => p.nodeId), [b.nodeId]);
@@ -172,8 +176,38 @@ test('a peer that could not be reached is not gossiped back into the view until 
     if (failedAt >= 0) assert.ok(!b.view().some((p) => p.nodeId === c.nodeId), `c came back at cycle ${cycle}`);
   }
   assert.ok(failedAt >= 0, 'b never tried c');
-  assert.ok(a.view().some((p) => p.nodeId === c.nodeId), 'a still offers c (it never tried it)');
+  assert.equal(b.stats.rumorsStarted, 1);
+  assert.ok(!a.view().some((p) => p.nodeId === c.nodeId), 'a dropped c on hearing b\'s rumor, without trying c itself');
+  assert.ok(a.stats.rumorsHeard >= 1);
   net.down.delete(c.nodeId);
   await c.hello(address(b, 1));
-  assert.ok(b.view().some((p) => p.nodeId === c.nodeId), 'a request from c proves it alive again');
+  assert.equal(c.stats.refutations, 1, 'b told c it is rumored dead; c re-signed its descriptor');
+  assert.ok(b.view().some((p) => p.nodeId === c.nodeId), 'the re-signed descriptor is accepted');
+});
+
+test('descriptors travel by reference: a receiver fetches the ones it lacks once, then resolves them', async () => {
+  const { nodes } = makeNodes(6, 6);
+  for (let i = 1; i < nodes.length; i++) await nodes[i].hello(address(nodes[0], 0));
+  for (let round = 0; round < 10; round++) for (const node of nodes) await node.runCycle('sampling');
+  const fetched = nodes.map((n) => n.stats.descriptorsFetched);
+  assert.ok(fetched.some((f) => f > 0), 'somebody fetched a descriptor it lacked');
+  for (const n of nodes) assert.ok(n.directory.stats.resolved > 0, 'references were resolved from the store');
+  for (let round = 0; round < 10; round++) for (const node of nodes) await node.runCycle('sampling');
+  // Every node now holds every descriptor: nothing more to fetch, and every view is full.
+  assert.deepEqual(nodes.map((n) => n.stats.descriptorsFetched), fetched);
+  for (const n of nodes) {
+    assert.equal(n.viewSize(), 5);
+    assert.equal(n.stats.requestsRejected, 0);
+  }
+});
+
+test('a DESCRIPTORS answer that is not what was asked for is refused', async () => {
+  const { net, nodes } = makeNodes(2, 7);
+  const [a, b] = nodes;
+  await b.hello(address(a, 0));
+  const handler = net.handlers.get(a.nodeId)!.handler!;
+  const from: RemotePeer = { nodeId: b.nodeId, publicKey: new Uint8Array(32), remoteAddress: { host: '127.0.0.1', port: 9 } };
+  const answer = await handler(from, MESSAGE_TYPES.descriptors, encodeFetchRequest([a.directory.digestOf(LOCAL_HANDLE), new Uint8Array(8)]));
+  // a answers with what it holds (itself) and leaves out the unknown reference.
+  assert.equal(answer[1], 1);
 });

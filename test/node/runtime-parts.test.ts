@@ -6,19 +6,76 @@ import { test } from 'node:test';
 import { SeededRandom } from '../../src/core/random.js';
 import { CodecError } from '../../src/network/codec/errors.js';
 import { CycleTimer } from '../../src/node/runtime/cycle-timer.js';
-import { decodeEnvelope, encodeEnvelope } from '../../src/node/runtime/envelope.js';
+import {
+  ENVELOPE_VERSION,
+  decodeFetchRequest,
+  decodeFetchResponse,
+  decodeHello,
+  decodeRequest,
+  decodeResponse,
+  encodeFetchRequest,
+  encodeFetchResponse,
+  encodeHello,
+  encodeRequest,
+  encodeResponse,
+} from '../../src/node/runtime/envelope.js';
+import { FailureRumors, retransmissions } from '../../src/node/runtime/failure-rumors.js';
 import { loadPeers, peersPath, savePeers } from '../../src/node/runtime/peer-store.js';
 import { generateIdentity, isValidNodeId } from '../../src/node/identity.js';
 
-test('the request envelope round-trips and refuses truncated input with a CodecError', () => {
-  const d = Uint8Array.from([1, 2, 3]);
-  const b = Uint8Array.from([4, 5]);
-  const e = decodeEnvelope(encodeEnvelope(d, b));
-  assert.deepEqual([...e.descriptor], [1, 2, 3]);
-  assert.deepEqual([...e.body], [4, 5]);
-  for (const bad of [new Uint8Array(0), Uint8Array.from([0]), Uint8Array.from([0, 0, 9]), Uint8Array.from([0, 9, 1, 2])]) {
-    assert.throws(() => decodeEnvelope(bad), CodecError);
-  }
+const ref = (n: number) => new Uint8Array(8).fill(n);
+
+test('gossip envelopes round-trip and refuse truncated, over-long or wrongly versioned input with a CodecError', () => {
+  const r = decodeRequest(encodeRequest(ref(1), [ref(2), ref(3)], Uint8Array.from([4, 5])));
+  assert.deepEqual([...r.senderRef], [...ref(1)]);
+  assert.deepEqual(r.rumors.map((x) => x[0]), [2, 3]);
+  assert.deepEqual([...r.body], [4, 5]);
+  const s = decodeResponse(encodeResponse([ref(7)], Uint8Array.from([8])));
+  assert.deepEqual(s.rumors.map((x) => x[0]), [7]);
+  assert.deepEqual([...s.body], [8]);
+  const h = decodeHello(encodeHello(Uint8Array.from([1, 2, 3]), true));
+  assert.deepEqual([...h.descriptor], [1, 2, 3]);
+  assert.equal(h.rumored, true);
+  assert.equal(decodeHello(encodeHello(Uint8Array.from([1]))).rumored, false);
+  assert.deepEqual(decodeFetchRequest(encodeFetchRequest([ref(5), ref(6)])).map((x) => x[5]), [5, 6]);
+  const answer = decodeFetchResponse(encodeFetchResponse([Uint8Array.from([1, 2]), Uint8Array.from([3])]), 100);
+  assert.deepEqual(answer.map((x) => [...x]), [[1, 2], [3]]);
+
+  const v = ENVELOPE_VERSION;
+  const bad: [string, () => unknown][] = [
+    ['empty request', () => decodeRequest(new Uint8Array(0))],
+    ['old version', () => decodeRequest(Uint8Array.from([1, ...ref(1), 0]))],
+    ['rumors past the end', () => decodeRequest(Uint8Array.from([v, ...ref(1), 2, ...ref(3)]))],
+    ['too many rumors', () => decodeResponse(Uint8Array.from([v, 200, ...new Uint8Array(1600)]))],
+    ['missing rumor count', () => decodeResponse(Uint8Array.from([v]))],
+    ['unknown hello flags', () => decodeHello(Uint8Array.from([v, 4, 1]))],
+    ['fetch length mismatch', () => decodeFetchRequest(Uint8Array.from([v, 2, ...ref(1)]))],
+    ['fetch answer overrun', () => decodeFetchResponse(Uint8Array.from([v, 1, 0, 9, 1, 2]), 100)],
+    ['fetch answer too big', () => decodeFetchResponse(Uint8Array.from([v, 1, 0, 9, ...new Uint8Array(9)]), 8)],
+    ['fetch answer trailing bytes', () => decodeFetchResponse(Uint8Array.from([v, 0, 7]), 100)],
+  ];
+  for (const [what, run] of bad) assert.throws(run, CodecError, what);
+});
+
+test('failure rumors: new once, carried newest first a bounded number of times, and expire', () => {
+  const rumors = new FailureRumors({ ttlMs: 1000, perMessage: 2 });
+  assert.equal(rumors.add(ref(1), 0, 2), true);
+  assert.equal(rumors.add(ref(1), 10, 5), false, 'heard again: not new, relaying not restarted');
+  rumors.add(ref(2), 20, 1);
+  rumors.add(ref(3), 30, 1);
+  assert.ok(rumors.covers(ref(2), 500));
+  assert.ok(!rumors.covers(ref(9), 500));
+  assert.deepEqual(rumors.takeForMessage(100).map((x) => x[0]), [3, 2], 'newest first, at most perMessage');
+  assert.deepEqual(rumors.takeForMessage(100).map((x) => x[0]), [1]);
+  assert.deepEqual(rumors.takeForMessage(100).map((x) => x[0]), [1]);
+  assert.deepEqual(rumors.takeForMessage(100), [], 'transmissions used up');
+  assert.ok(rumors.covers(ref(1), 999));
+  assert.ok(!rumors.covers(ref(1), 1000), 'expired');
+  rumors.expire(1025);
+  assert.equal(rumors.size, 1);
+  assert.equal(retransmissions(100), 21);
+  assert.equal(retransmissions(Number.NaN), 6);
+  assert.throws(() => rumors.add(new Uint8Array(3), 0, 1), RangeError);
 });
 
 test('the cycle timer waits period × [1 − jitter, 1 + jitter] and stops when told', () => {

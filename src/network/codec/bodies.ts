@@ -7,7 +7,7 @@
 import protobuf from 'protobufjs';
 import type { AggregationMessage } from '../../protocols/aggregation/aggregation.js';
 import type { AttributeMessage } from '../../protocols/slicing/rank-estimation.js';
-import { type WireDescriptor, decodeDescriptor } from './descriptor.js';
+import { DESCRIPTOR_REF_BYTES, type WireDescriptorItem, decodeDescriptor, descriptorRef } from './descriptor.js';
 import { CodecError } from './errors.js';
 import { type CountLimit, bool, bytes, checkCounts, decodeWith, encodeWith, finite, finiteList, list, show, uint, uintList } from './fields.js';
 import type { CodecLimits } from './limits.js';
@@ -263,24 +263,28 @@ function delimited(id: number, name: string, max: number): CountLimit {
   return { id, name, encoding: 'delimited', max };
 }
 
-function encodedOf(descriptors: readonly WireDescriptor[]): Uint8Array[] {
+function encodedOf(descriptors: readonly WireDescriptorItem[]): Uint8Array[] {
   return descriptors.map((d) => d.encoded);
 }
 
-function checkDescriptorList(field: string, descriptors: readonly WireDescriptor[], max: number, limits: CodecLimits): number {
+function checkDescriptorList(field: string, descriptors: readonly WireDescriptorItem[], max: number, limits: CodecLimits): number {
   const list_ = list(field, descriptors, max);
   for (let i = 0; i < list_.length; i++) {
-    const d = list_[i] as WireDescriptor;
+    const d = list_[i] as WireDescriptorItem;
     if (typeof d !== 'object' || d === null || !(d.encoded instanceof Uint8Array)) throw new CodecError(`${field}[${i}]`, 'must be a descriptor');
     if (d.encoded.length > limits.maxDescriptorBytes) throw new CodecError(`${field}[${i}]`, `descriptor is ${d.encoded.length} bytes, at most ${limits.maxDescriptorBytes} allowed`);
   }
   return list_.length;
 }
 
-function decodeDescriptors(field: string, raw: unknown, max: number, limits: CodecLimits): WireDescriptor[] {
+/** Full descriptors are decoded and checked; items of DESCRIPTOR_REF_BYTES are references. */
+function decodeDescriptors(field: string, raw: unknown, max: number, limits: CodecLimits): WireDescriptorItem[] {
   const items = list(field, raw, max);
-  const out = new Array<WireDescriptor>(items.length);
-  for (let i = 0; i < items.length; i++) out[i] = decodeDescriptor(bytes(`${field}[${i}]`, items[i], {}), limits, `${field}[${i}]`);
+  const out = new Array<WireDescriptorItem>(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const item = bytes(`${field}[${i}]`, items[i], {});
+    out[i] = item.length === DESCRIPTOR_REF_BYTES ? descriptorRef(item) : decodeDescriptor(item, limits, `${field}[${i}]`);
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
  * id and the timestamps are plausible is checked by src/node/signed-descriptor.ts, which has the
  * crypto and the clock.
  */
+import { createHash } from 'node:crypto';
 import { type AddressPolicy, type NodeAddress, addressFromWire, addressProblem, addressToWire } from './address.js';
 import { CodecError } from './errors.js';
 import { bytes, checkCounts, decodeWith, encodeWith, list, uint64 } from './fields.js';
@@ -13,6 +14,13 @@ import { FIELD, wireTypes } from './schema.js';
 
 export const PUBLIC_KEY_BYTES = 32;
 export const SIGNATURE_BYTES = 64;
+/**
+ * Length of a descriptor reference: the first 8 bytes of SHA-256 over the encoded SignedDescriptor.
+ * A list item of exactly this length is a reference, anything else a full descriptor (a real one is
+ * over 100 bytes). 64 bits: finding another descriptor with a given digest (a second preimage) is
+ * out of reach, and colliding two descriptors of one's own only confuses peers about one's own node.
+ */
+export const DESCRIPTOR_REF_BYTES = 8;
 
 /** What a node states about itself. */
 export interface DescriptorFields {
@@ -33,6 +41,35 @@ export interface WireDescriptor extends DescriptorFields {
   readonly signature: Uint8Array;
   /** The encoded SignedDescriptor, relayed verbatim. */
   readonly encoded: Uint8Array;
+}
+
+/**
+ * A descriptor sent by reference: peers that already hold the descriptor with this digest use it,
+ * the others fetch it from the sender (src/node/runtime). `encoded` is the reference itself, so lists
+ * of items encode uniformly.
+ */
+export interface DescriptorRef {
+  readonly ref: Uint8Array;
+  readonly encoded: Uint8Array;
+}
+
+/** One entry of a descriptor list on the wire. */
+export type WireDescriptorItem = WireDescriptor | DescriptorRef;
+
+export function isDescriptorRef(d: WireDescriptorItem): d is DescriptorRef {
+  return (d as Partial<DescriptorRef>).ref instanceof Uint8Array;
+}
+
+/** A reference item for an 8-byte digest (copied: it must not keep a message buffer alive). */
+export function descriptorRef(ref: Uint8Array): DescriptorRef {
+  if (!(ref instanceof Uint8Array) || ref.length !== DESCRIPTOR_REF_BYTES) throw new RangeError(`a descriptor reference is ${DESCRIPTOR_REF_BYTES} bytes`);
+  const copy = new Uint8Array(ref);
+  return { ref: copy, encoded: copy };
+}
+
+/** The reference bytes of an encoded SignedDescriptor. */
+export function descriptorDigest(encoded: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash('sha256').update(encoded).digest().subarray(0, DESCRIPTOR_REF_BYTES));
 }
 
 export interface DescriptorLimits {

@@ -1,11 +1,11 @@
 /**
  * Wire messages: the protocols' messages with every peer handle replaced by that peer's signed
- * descriptor. Handles are local to a process; descriptors name nodes everywhere. Messages without
+ * descriptor, or a reference to it (DescriptorRef). Handles are local to a process; descriptors name nodes everywhere. Messages without
  * handles (aggregation, rank estimation) are the protocols' own types.
  */
 import type { AggregationMessage } from '../../protocols/aggregation/aggregation.js';
 import type { AttributeMessage } from '../../protocols/slicing/rank-estimation.js';
-import type { WireDescriptor } from './descriptor.js';
+import type { WireDescriptorItem } from './descriptor.js';
 
 export type ProtocolName = 'sampling' | 'aggregation' | 'tman' | 'slicing' | 'ranking';
 export type MessageKind = 'request' | 'response';
@@ -23,7 +23,7 @@ export const KIND_IDS: Readonly<Record<MessageKind, number>> = Object.freeze({ r
 
 /** Peer sampling (DescriptorBuffer): descriptors and their ages, pairwise. */
 export interface WireSamplingBuffer {
-  readonly descriptors: readonly WireDescriptor[];
+  readonly descriptors: readonly WireDescriptorItem[];
   readonly ages: readonly number[];
 }
 
@@ -31,7 +31,7 @@ export interface WireSamplingBuffer {
 export interface WireTManBuffer {
   readonly senderKey: number;
   readonly group: number;
-  readonly descriptors: readonly WireDescriptor[];
+  readonly descriptors: readonly WireDescriptorItem[];
   readonly keys: readonly number[];
   /** Cycles since each described node issued its descriptor, pairwise with `descriptors`. */
   readonly ages: readonly number[];
@@ -39,7 +39,7 @@ export interface WireTManBuffer {
 
 /** mod-JK's piggybacked (peer, a, r, age) descriptors. */
 export interface WireSlicingGossip {
-  readonly descriptors: readonly WireDescriptor[];
+  readonly descriptors: readonly WireDescriptorItem[];
   readonly attrs: readonly number[];
   readonly rs: readonly number[];
   readonly ages: readonly number[];

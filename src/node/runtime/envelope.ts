@@ -1,52 +1,192 @@
 /**
- * The runtime's framing of gossip requests inside a transport request.
+ * The runtime's framing of gossip inside transport requests (the transport's 16-bit `type` says
+ * which request it is). Every layout starts with a version byte; all integers are unsigned.
  *
- * Every request carries the sender's own signed descriptor in front of the protocol message:
- *   u16 (big-endian) descriptor length | encoded SignedDescriptor | encoded protocol message
- * Why: the transport authenticates the sender's node id, but the protocols need a *handle* for it,
- * and a handle needs a descriptor (its signed address). Peer sampling messages happen to carry the
- * sender's descriptor, aggregation messages do not; putting it in every request means the
- * responder can always intern the sender, at the cost of ~150 bytes per request (an unchanged
- * descriptor is recognized by its bytes and not verified again). Responses are the bare protocol
- * message: the initiator already knows whom it asked.
+ *   SAMPLING, AGGREGATION request:  u8 version | sender ref (8) | u8 n | n × rumor (8) | protocol message
+ *   SAMPLING, AGGREGATION response: u8 version | u8 n | n × rumor (8) | protocol message
+ *   HELLO request and response:     u8 version | u8 flags | the sender's full encoded SignedDescriptor
+ *     (flags bit 0, in a response: "the descriptor you sent is rumored dead: re-sign it and retry")
+ *   DESCRIPTORS request:            u8 version | u8 n | n × ref (8)
+ *   DESCRIPTORS response:           u8 version | u8 n | n × (u16 length | encoded SignedDescriptor)
  *
- * Request types (the transport's 16-bit `type`):
- *  - HELLO: a descriptor exchange (body empty); the response is the responder's encoded descriptor.
- *    Used to join, both with a known node id and for trust-on-first-use.
- *  - SAMPLING, AGGREGATION: one exchange of that protocol.
+ * - The *sender ref* is the digest of the sender's current descriptor. The transport authenticates
+ *   the sender's node id, but the protocols need its handle, and a handle needs its descriptor (the
+ *   signed address); a receiver that does not hold that version fetches it (DESCRIPTORS).
+ * - *Rumors* are digests of descriptors whose nodes did not answer someone (failure-rumors.ts).
+ * - Protocol messages send descriptors by reference too (DescriptorStore); DESCRIPTORS is how a
+ *   peer fetches the ones it lacks, from whoever referred to them, over the same connection.
+ * - HELLO carries full descriptors: it is the first contact, when nothing can be assumed known.
  */
+import { DESCRIPTOR_REF_BYTES } from '../../network/codec/descriptor.js';
 import { CodecError } from '../../network/codec/errors.js';
+import { MAX_RUMORS_PER_MESSAGE } from './failure-rumors.js';
 
-export const MESSAGE_TYPES = Object.freeze({ hello: 1, sampling: 2, aggregation: 3 });
+export const MESSAGE_TYPES = Object.freeze({ hello: 1, sampling: 2, aggregation: 3, descriptors: 4 });
 export type GossipProtocolName = 'sampling' | 'aggregation';
 
-const HEADER_BYTES = 2;
+export const ENVELOPE_VERSION = 2;
+/** Descriptors asked for in one DESCRIPTORS request at most. */
+export const MAX_FETCH = 255;
 
 export interface RequestEnvelope {
-  /** The sender's encoded SignedDescriptor (a view into the input). */
-  readonly descriptor: Uint8Array;
-  /** The encoded protocol message (a view into the input; empty for HELLO). */
+  /** Digest of the sender's current descriptor. */
+  readonly senderRef: Uint8Array;
+  readonly rumors: Uint8Array[];
+  /** The encoded protocol message (a view into the input). */
   readonly body: Uint8Array;
 }
 
-export function encodeEnvelope(descriptor: Uint8Array, body: Uint8Array): Uint8Array {
-  if (descriptor.length > 0xffff) throw new RangeError(`descriptor of ${descriptor.length} bytes does not fit the envelope`);
-  const out = new Uint8Array(HEADER_BYTES + descriptor.length + body.length);
-  out[0] = descriptor.length >>> 8;
-  out[1] = descriptor.length & 0xff;
-  out.set(descriptor, HEADER_BYTES);
-  out.set(body, HEADER_BYTES + descriptor.length);
+export interface ResponseEnvelope {
+  readonly rumors: Uint8Array[];
+  readonly body: Uint8Array;
+}
+
+export function encodeRequest(senderRef: Uint8Array, rumors: readonly Uint8Array[], body: Uint8Array): Uint8Array {
+  if (senderRef.length !== DESCRIPTOR_REF_BYTES) throw new RangeError(`sender ref must be ${DESCRIPTOR_REF_BYTES} bytes`);
+  const head = 1 + DESCRIPTOR_REF_BYTES;
+  const out = new Uint8Array(head + rumorBytes(rumors) + body.length);
+  out[0] = ENVELOPE_VERSION;
+  out.set(senderRef, 1);
+  const at = writeRumors(out, head, rumors);
+  out.set(body, at);
   return out;
 }
 
-/** Splits a request; throws a CodecError naming what is wrong. */
-export function decodeEnvelope(payload: Uint8Array): RequestEnvelope {
-  if (!(payload instanceof Uint8Array) || payload.length < HEADER_BYTES) throw new CodecError('envelope', `request of ${payload?.length ?? 0} bytes is shorter than the envelope header`);
-  const length = (payload[0] << 8) | payload[1];
-  if (length === 0) throw new CodecError('envelope.descriptor', 'the sender descriptor is missing');
-  if (HEADER_BYTES + length > payload.length) throw new CodecError('envelope.descriptor', `descriptor length ${length} exceeds the ${payload.length - HEADER_BYTES} bytes that follow`);
-  return {
-    descriptor: payload.subarray(HEADER_BYTES, HEADER_BYTES + length),
-    body: payload.subarray(HEADER_BYTES + length),
-  };
+export function decodeRequest(payload: Uint8Array): RequestEnvelope {
+  checkVersion(payload, 'request', 1 + DESCRIPTOR_REF_BYTES + 1);
+  const senderRef = new Uint8Array(payload.subarray(1, 1 + DESCRIPTOR_REF_BYTES));
+  const { rumors, end } = readRumors(payload, 1 + DESCRIPTOR_REF_BYTES, 'request');
+  return { senderRef, rumors, body: payload.subarray(end) };
+}
+
+export function encodeResponse(rumors: readonly Uint8Array[], body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(1 + rumorBytes(rumors) + body.length);
+  out[0] = ENVELOPE_VERSION;
+  const at = writeRumors(out, 1, rumors);
+  out.set(body, at);
+  return out;
+}
+
+export function decodeResponse(payload: Uint8Array): ResponseEnvelope {
+  checkVersion(payload, 'response', 2);
+  const { rumors, end } = readRumors(payload, 1, 'response');
+  return { rumors, body: payload.subarray(end) };
+}
+
+export interface Hello {
+  readonly descriptor: Uint8Array;
+  /** Set in a response: the requester's descriptor is rumored dead (see failure-rumors.ts). */
+  readonly rumored: boolean;
+}
+
+const HELLO_RUMORED = 1;
+
+/** HELLO in both directions: the version byte, flags and a full descriptor. */
+export function encodeHello(descriptor: Uint8Array, rumored = false): Uint8Array {
+  const out = new Uint8Array(2 + descriptor.length);
+  out[0] = ENVELOPE_VERSION;
+  out[1] = rumored ? HELLO_RUMORED : 0;
+  out.set(descriptor, 2);
+  return out;
+}
+
+export function decodeHello(payload: Uint8Array): Hello {
+  checkVersion(payload, 'hello', 3);
+  if ((payload[1] & ~HELLO_RUMORED) !== 0) throw new CodecError('hello.flags', `unknown flags ${payload[1]}`);
+  return { descriptor: payload.subarray(2), rumored: (payload[1] & HELLO_RUMORED) !== 0 };
+}
+
+export function encodeFetchRequest(refs: readonly Uint8Array[]): Uint8Array {
+  if (refs.length > MAX_FETCH) throw new RangeError(`at most ${MAX_FETCH} descriptors per fetch, got ${refs.length}`);
+  const out = new Uint8Array(2 + refs.length * DESCRIPTOR_REF_BYTES);
+  out[0] = ENVELOPE_VERSION;
+  out[1] = refs.length;
+  refs.forEach((r, i) => {
+    if (r.length !== DESCRIPTOR_REF_BYTES) throw new RangeError(`refs[${i}] must be ${DESCRIPTOR_REF_BYTES} bytes`);
+    out.set(r, 2 + i * DESCRIPTOR_REF_BYTES);
+  });
+  return out;
+}
+
+export function decodeFetchRequest(payload: Uint8Array): Uint8Array[] {
+  checkVersion(payload, 'descriptors.request', 2);
+  const n = payload[1];
+  if (payload.length !== 2 + n * DESCRIPTOR_REF_BYTES) {
+    throw new CodecError('descriptors.request', `${n} refs need ${2 + n * DESCRIPTOR_REF_BYTES} bytes, got ${payload.length}`);
+  }
+  const refs: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) refs.push(new Uint8Array(payload.subarray(2 + i * DESCRIPTOR_REF_BYTES, 2 + (i + 1) * DESCRIPTOR_REF_BYTES)));
+  return refs;
+}
+
+export function encodeFetchResponse(descriptors: readonly Uint8Array[]): Uint8Array {
+  if (descriptors.length > MAX_FETCH) throw new RangeError(`at most ${MAX_FETCH} descriptors per answer`);
+  let size = 2;
+  for (const d of descriptors) {
+    if (d.length > 0xffff) throw new RangeError(`descriptor of ${d.length} bytes does not fit`);
+    size += 2 + d.length;
+  }
+  const out = new Uint8Array(size);
+  out[0] = ENVELOPE_VERSION;
+  out[1] = descriptors.length;
+  let at = 2;
+  for (const d of descriptors) {
+    out[at] = d.length >>> 8;
+    out[at + 1] = d.length & 0xff;
+    out.set(d, at + 2);
+    at += 2 + d.length;
+  }
+  return out;
+}
+
+/** The encoded descriptors of a DESCRIPTORS answer (views into the input; each still to be decoded and verified). */
+export function decodeFetchResponse(payload: Uint8Array, maxDescriptorBytes: number): Uint8Array[] {
+  checkVersion(payload, 'descriptors.response', 2);
+  const n = payload[1];
+  const out: Uint8Array[] = [];
+  let at = 2;
+  for (let i = 0; i < n; i++) {
+    if (at + 2 > payload.length) throw new CodecError(`descriptors.response[${i}]`, 'truncated length');
+    const length = (payload[at] << 8) | payload[at + 1];
+    if (length > maxDescriptorBytes) throw new CodecError(`descriptors.response[${i}]`, `descriptor is ${length} bytes, at most ${maxDescriptorBytes} allowed`);
+    if (at + 2 + length > payload.length) throw new CodecError(`descriptors.response[${i}]`, `length ${length} exceeds the ${payload.length - at - 2} bytes that follow`);
+    out.push(payload.subarray(at + 2, at + 2 + length));
+    at += 2 + length;
+  }
+  if (at !== payload.length) throw new CodecError('descriptors.response', `${payload.length - at} bytes after the last descriptor`);
+  return out;
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+function checkVersion(payload: Uint8Array, field: string, minLength: number): void {
+  if (!(payload instanceof Uint8Array) || payload.length < minLength) {
+    throw new CodecError(field, `${payload?.length ?? 0} bytes is shorter than the ${minLength}-byte header`);
+  }
+  if (payload[0] !== ENVELOPE_VERSION) throw new CodecError(`${field}.version`, `unsupported envelope version ${payload[0]} (this node speaks ${ENVELOPE_VERSION})`);
+}
+
+function rumorBytes(rumors: readonly Uint8Array[]): number {
+  if (rumors.length > MAX_RUMORS_PER_MESSAGE) throw new RangeError(`at most ${MAX_RUMORS_PER_MESSAGE} rumors per message, got ${rumors.length}`);
+  return 1 + rumors.length * DESCRIPTOR_REF_BYTES;
+}
+
+function writeRumors(out: Uint8Array, at: number, rumors: readonly Uint8Array[]): number {
+  out[at] = rumors.length;
+  rumors.forEach((r, i) => {
+    if (r.length !== DESCRIPTOR_REF_BYTES) throw new RangeError(`rumors[${i}] must be ${DESCRIPTOR_REF_BYTES} bytes`);
+    out.set(r, at + 1 + i * DESCRIPTOR_REF_BYTES);
+  });
+  return at + 1 + rumors.length * DESCRIPTOR_REF_BYTES;
+}
+
+function readRumors(payload: Uint8Array, at: number, field: string): { rumors: Uint8Array[]; end: number } {
+  if (at >= payload.length) throw new CodecError(`${field}.rumors`, 'missing rumor count');
+  const n = payload[at];
+  if (n > MAX_RUMORS_PER_MESSAGE) throw new CodecError(`${field}.rumors`, `${n} rumors, at most ${MAX_RUMORS_PER_MESSAGE} allowed`);
+  const end = at + 1 + n * DESCRIPTOR_REF_BYTES;
+  if (end > payload.length) throw new CodecError(`${field}.rumors`, `${n} rumors need ${n * DESCRIPTOR_REF_BYTES} bytes, ${payload.length - at - 1} follow`);
+  const rumors: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) rumors.push(new Uint8Array(payload.subarray(at + 1 + i * DESCRIPTOR_REF_BYTES, at + 1 + (i + 1) * DESCRIPTOR_REF_BYTES)));
+  return { rumors, end };
 }

@@ -8,16 +8,22 @@
  * cycle that comes while the previous exchange still waits is skipped (counted), so a slow peer
  * cannot pile up requests. The handles in a request are pinned in the directory until it ends.
  *
- * Inbound: decode the envelope (envelope.ts), check that the carried descriptor is the
- * authenticated sender's, intern it, decode the message, run `handle`, encode the reply. Any
- * problem rejects that one request (the caller sees REMOTE_ERROR), is counted, and changes nothing.
+ * Inbound: decode the envelope (envelope.ts), resolve the sender's descriptor reference, decode the
+ * message, run `handle`, encode the reply. Any problem rejects that one request (the caller sees
+ * REMOTE_ERROR), is counted, and changes nothing.
+ *
+ * Descriptors travel by reference (DescriptorStore): a message that names descriptors we do not
+ * hold is decoded again after fetching them from its sender (DESCRIPTORS, on the same connection).
+ *
+ * Dead peers: a peer that cannot be reached becomes a failure rumor (failure-rumors.ts) that rides
+ * on every message until all views have dropped it; a live node rumored dead re-signs its descriptor.
  */
 import type { Clock } from '../../core/clock.js';
 import { NO_PEER, type PeerHandle } from '../../core/handles.js';
 import type { Random } from '../../core/random.js';
 import { CodecError } from '../../network/codec/errors.js';
 import { WireCodec } from '../../network/codec/codec.js';
-import { decodeDescriptor, detachDescriptor } from '../../network/codec/descriptor.js';
+import { decodeDescriptor, descriptorRef, detachDescriptor } from '../../network/codec/descriptor.js';
 import { limitsForProtocols } from '../../network/codec/limits.js';
 import { type PeerAddress, type RemotePeer, type Transport, TransportError } from '../../network/transport.js';
 import type { ExchangeProtocol } from '../../protocols/exchange.js';
@@ -28,9 +34,26 @@ import type { Logger } from '../logger.js';
 import { LOCAL_HANDLE, PeerDirectory } from '../peer-directory.js';
 import { PeerMessageCodec } from '../peer-message-codec.js';
 import { type NodeDescriptor, identitySigner } from '../signed-descriptor.js';
-import { type ProtocolMessage, handlesIn } from '../wire-translation.js';
+import { MissingDescriptorsError, type ProtocolMessage, handlesIn } from '../wire-translation.js';
+import { digestKey } from '../descriptor-store.js';
 import { CycleTimer } from './cycle-timer.js';
-import { type GossipProtocolName, MESSAGE_TYPES, decodeEnvelope, encodeEnvelope } from './envelope.js';
+import {
+  type GossipProtocolName,
+  type Hello,
+  MAX_FETCH,
+  MESSAGE_TYPES,
+  decodeFetchRequest,
+  decodeFetchResponse,
+  decodeHello,
+  decodeRequest,
+  decodeResponse,
+  encodeFetchRequest,
+  encodeFetchResponse,
+  encodeHello,
+  encodeRequest,
+  encodeResponse,
+} from './envelope.js';
+import { FailureRumors, retransmissions } from './failure-rumors.js';
 import { type AggregatedInputs, type GossipProtocolSettings, type GossipProtocols, createGossipProtocols } from './gossip-protocols.js';
 
 export interface GossipNodeOptions extends GossipProtocolSettings {
@@ -58,6 +81,16 @@ export interface GossipStats {
   requestsHandled: number;
   /** Inbound requests refused: undecodable, forged, wrong sender, unknown type. */
   requestsRejected: number;
+  /** Descriptors fetched from peers because a message referred to them. */
+  descriptorsFetched: number;
+  /** Fetches of descriptors that failed (the message was then rejected or the exchange failed). */
+  fetchesFailed: number;
+  /** Failure rumors this node started (a peer it could not reach). */
+  rumorsStarted: number;
+  /** Failure rumors heard from peers for the first time. */
+  rumorsHeard: number;
+  /** Times this node re-signed its descriptor because it was rumored dead. */
+  refutations: number;
 }
 
 export interface ViewEntry {
@@ -74,8 +107,8 @@ export class GossipRequestError extends Error {
   }
 }
 
-/** How long a peer that could not be reached stays out of the view unless it contacts us first. */
-const SUSPECT_MS = 60_000;
+/** How long a rumored-dead descriptor stays refused (a live node re-signs within a few cycles). */
+const RUMOR_TTL_MS = 60_000;
 
 const PROTOCOL_BY_TYPE = new Map<number, GossipProtocolName>([
   [MESSAGE_TYPES.sampling, 'sampling'],
@@ -86,7 +119,20 @@ export class GossipNode {
   readonly directory: PeerDirectory;
   readonly protocols: GossipProtocols;
   readonly codec: PeerMessageCodec;
-  readonly stats: GossipStats = { exchangesStarted: 0, exchangesCompleted: 0, exchangesFailed: 0, cyclesSkipped: 0, requestsHandled: 0, requestsRejected: 0 };
+  readonly stats: GossipStats = {
+    exchangesStarted: 0,
+    exchangesCompleted: 0,
+    exchangesFailed: 0,
+    cyclesSkipped: 0,
+    requestsHandled: 0,
+    requestsRejected: 0,
+    descriptorsFetched: 0,
+    fetchesFailed: 0,
+    rumorsStarted: 0,
+    rumorsHeard: 0,
+    refutations: 0,
+  };
+  readonly rumors = new FailureRumors({ ttlMs: RUMOR_TTL_MS });
   private readonly transport: Transport;
   private readonly log: Logger;
   private readonly timers: CycleTimer[] = [];
@@ -100,13 +146,6 @@ export class GossipNode {
   private lastEpoch = -1;
   epochStartedAt: number | null = null;
   private stopped = false;
-  /**
-   * Peers whose exchange failed because they were unreachable, by node id, with the time of the
-   * failure. They are kept out of the peer sampling view for SUSPECT_MS (or until they contact us):
-   * Newscast's healer only ages out dead entries when a view is full, and while views have room
-   * (networks smaller than the view size) other nodes would gossip the dead entry straight back.
-   */
-  private readonly suspects = new Map<string, number>();
 
   constructor(private readonly options: GossipNodeOptions) {
     this.transport = options.transport;
@@ -114,7 +153,13 @@ export class GossipNode {
     this.clock = options.clock;
     this.requestTimeoutMs = options.requestTimeoutMs ?? Math.max(1_000, options.cyclePeriodMs);
     const local = new LocalDescriptor(identitySigner(options.identity), options.clock, { addresses: [options.advertise] });
-    this.directory = new PeerDirectory(local, options.clock, { capacity: Math.max(256, 8 * options.peerSampling.viewSize) });
+    this.directory = new PeerDirectory(local, options.clock, {
+      capacity: Math.max(256, 8 * options.peerSampling.viewSize),
+      // Rumored-dead descriptors are refused everywhere: Newscast's healer only ages dead entries
+      // out when a view is full, and while views have room (networks smaller than the view) other
+      // nodes would gossip a dead entry straight back.
+      refused: (digest) => this.rumors.covers(digest, this.clock.now()),
+    });
     this.protocols = createGossipProtocols(options, options.inputs, options.random);
     const views = this.protocols.sampling.views;
     this.directory.addReferences((visit) => {
@@ -181,6 +226,15 @@ export class GossipNode {
     return out;
   }
 
+  /** Whether `nodeId` is in the peer sampling view. */
+  knows(nodeId: string): boolean {
+    const h = this.directory.handleOf(nodeId);
+    if (h === NO_PEER) return false;
+    const views = this.protocols.sampling.views;
+    for (let i = 0; i < views.size(LOCAL_HANDLE); i++) if (views.peerAt(LOCAL_HANDLE, i) === h) return true;
+    return false;
+  }
+
   viewSize(): number {
     return this.protocols.sampling.views.size(LOCAL_HANDLE);
   }
@@ -190,16 +244,36 @@ export class GossipNode {
    * view. Rejects with a TransportError, or a CodecError if its answer is unusable.
    */
   async hello(peer: PeerAddress): Promise<string> {
-    const own = this.directory.descriptorOf(LOCAL_HANDLE);
-    const answer = await this.transport.request(peer, MESSAGE_TYPES.hello, encodeEnvelope(own.encoded, new Uint8Array(0)), { timeoutMs: this.requestTimeoutMs });
-    const descriptor = detachDescriptor(decodeDescriptor(answer, this.codec.codec.limits, 'hello.descriptor'));
+    let hello = await this.sendHello(peer);
+    if (hello.rumored) {
+      // It holds a rumor that we are dead (we were unreachable for a while): a descriptor with a
+      // higher sequence is not covered by it.
+      this.refute();
+      hello = await this.sendHello(peer);
+      if (hello.rumored) throw new CodecError('hello.flags', 'the peer still refuses our descriptor as rumored dead');
+    }
+    const descriptor = detachDescriptor(decodeDescriptor(hello.descriptor, this.codec.codec.limits, 'hello.descriptor'));
     const handle = this.directory.intern(descriptor);
-    if (handle === NO_PEER) throw new CodecError('hello.descriptor', 'descriptor expired or no room in the peer directory');
+    if (handle === NO_PEER) throw new CodecError('hello.descriptor', 'descriptor expired, rumored dead, or no room in the peer directory');
     const nodeId = this.directory.nodeIdOf(handle);
     if (nodeId !== peer.nodeId) throw new CodecError('hello.descriptor', `answer describes ${nodeId}, not ${peer.nodeId}`);
-    this.suspects.delete(nodeId); // it answered: alive again
     if (handle !== LOCAL_HANDLE) this.protocols.sampling.addContacts(LOCAL_HANDLE, [handle]);
     return nodeId;
+  }
+
+  private async sendHello(peer: PeerAddress): Promise<Hello> {
+    const own = this.directory.descriptorOf(LOCAL_HANDLE);
+    const answer = await this.transport.request(peer, MESSAGE_TYPES.hello, encodeHello(own.encoded), { timeoutMs: this.requestTimeoutMs });
+    return decodeHello(answer);
+  }
+
+  /** Re-signs our descriptor with a higher sequence: the one rumored dead is superseded. */
+  private refute(): void {
+    const current = this.directory.local.current();
+    this.directory.local.supersede(current.sequence);
+    this.directory.descriptorOf(LOCAL_HANDLE);
+    this.stats.refutations++;
+    this.log.info({ sequence: this.directory.local.current().sequence }, 'rumored dead: re-signed our descriptor');
   }
 
   // ---- outbound ----------------------------------------------------------------------------------
@@ -219,28 +293,32 @@ export class GossipNode {
     this.stats.exchangesStarted++;
     try {
       const target = this.directory.descriptorOf(peer);
-      const payload = encodeEnvelope(this.directory.descriptorOf(LOCAL_HANDLE).encoded, this.codec.encode(message));
+      const address: PeerAddress = { nodeId: target.nodeId, ...target.addresses[0] };
+      const payload = encodeRequest(this.directory.digestOf(LOCAL_HANDLE), this.rumors.takeForMessage(this.clock.now()), this.codec.encode(message, true));
       let bytes: Uint8Array;
       try {
-        bytes = await this.transport.request({ nodeId: target.nodeId, ...target.addresses[0] }, MESSAGE_TYPES[name], payload, { timeoutMs: this.requestTimeoutMs });
+        bytes = await this.transport.request(address, MESSAGE_TYPES[name], payload, { timeoutMs: this.requestTimeoutMs });
       } catch (err) {
         this.failExchange(protocol, peer, req, err);
         return;
       }
       let reply: ProtocolMessage;
       try {
-        reply = this.codec.decode(bytes, peer);
+        const envelope = decodeResponse(bytes);
+        this.hearRumors(envelope.rumors);
+        reply = await this.decodeFrom(envelope.body, peer, address);
       } catch (err) {
         this.failExchange(protocol, peer, req, err);
         return;
       }
+      if (!this.directory.has(peer)) return; // forgotten while we fetched: nothing to complete with
       if (reply.protocol !== name || reply.kind !== 'response') {
         this.failExchange(protocol, peer, req, new CodecError('envelope', `expected a ${name} response, got a ${reply.protocol} ${reply.kind}`));
         return;
       }
       protocol.complete(LOCAL_HANDLE, peer, req, reply.body);
       this.stats.exchangesCompleted++;
-      if (name === 'sampling') this.dropSuspects();
+      if (name === 'sampling') this.dropRumored();
     } finally {
       release();
       if (name === 'aggregation') this.noteEpochs();
@@ -252,25 +330,98 @@ export class GossipNode {
     protocol.fail(LOCAL_HANDLE, peer, req);
     const code = err instanceof TransportError ? err.code : err instanceof CodecError ? 'CODEC' : 'ERROR';
     this.log.debug({ protocol: protocol.name, peer: this.directory.has(peer) ? this.directory.nodeIdOf(peer) : peer, code, error: err instanceof Error ? err.message : String(err) }, 'exchange failed');
-    // A peer we could not reach or that proved another key is probably gone: let the directory
-    // forget it as soon as no view holds it.
-    if (err instanceof TransportError && err.code !== 'CLOSED' && err.code !== 'ABORTED' && err.code !== 'BUSY' && this.directory.has(peer)) {
-      this.suspects.set(this.directory.nodeIdOf(peer), this.clock.now());
-      this.dropSuspects();
+    // A peer we could not reach or that proved another key is probably gone: tell the others (a
+    // rumor on our next messages), drop it from our view, and let the directory forget it as soon
+    // as nothing holds it.
+    if (err instanceof TransportError && err.code !== 'CLOSED' && err.code !== 'ABORTED' && err.code !== 'BUSY' && this.directory.has(peer) && peer !== LOCAL_HANDLE) {
+      if (this.rumors.add(this.directory.digestOf(peer), this.clock.now(), this.transmits())) this.stats.rumorsStarted++;
+      this.dropRumored();
       this.directory.markDead(peer);
     }
   }
 
-  /** Removes suspected-dead peers from the peer sampling view; forgets suspicions older than SUSPECT_MS. */
-  private dropSuspects(): void {
-    if (this.suspects.size === 0) return;
+  /** How many messages carry a new rumor from us: SWIM's λ·log n for our size estimate. */
+  private transmits(): number {
+    const estimate = this.protocols.aggregation.publishedCount(LOCAL_HANDLE);
+    return retransmissions(Number.isFinite(estimate) ? Math.max(estimate, this.viewSize() + 1) : this.viewSize() + 1);
+  }
+
+  /** Takes in rumors from a message: ours are refuted by re-signing, others drop views' entries. */
+  private hearRumors(rumors: readonly Uint8Array[]): void {
+    if (rumors.length === 0) return;
     const now = this.clock.now();
-    for (const [id, since] of this.suspects) if (now - since > SUSPECT_MS) this.suspects.delete(id);
+    const own = digestKey(this.directory.digestOf(LOCAL_HANDLE));
+    let fresh = false;
+    for (const r of rumors) {
+      if (digestKey(r) === own) {
+        this.refute();
+        continue;
+      }
+      if (this.rumors.add(r, now, this.transmits())) {
+        this.stats.rumorsHeard++;
+        fresh = true;
+      }
+    }
+    if (fresh) this.dropRumored();
+  }
+
+  /** Removes rumored-dead peers from the peer sampling view. */
+  private dropRumored(): void {
+    if (this.rumors.size === 0) return;
+    const now = this.clock.now();
     const views = this.protocols.sampling.views;
     for (let i = views.size(LOCAL_HANDLE) - 1; i >= 0; i--) {
       const h = views.peerAt(LOCAL_HANDLE, i);
-      if (this.directory.has(h) && this.suspects.has(this.directory.nodeIdOf(h))) views.removeAt(LOCAL_HANDLE, i);
+      if (this.directory.has(h) && this.rumors.covers(this.directory.digestOf(h), now)) views.removeAt(LOCAL_HANDLE, i);
     }
+  }
+
+  /**
+   * Decodes a protocol message from `sender`; if it refers to descriptors we do not hold, fetches
+   * them from `from` (the node that referred to them holds them) and decodes again.
+   */
+  private async decodeFrom(body: Uint8Array, sender: PeerHandle | string, from: PeerAddress, alsoMissing: readonly Uint8Array[] = []): Promise<ProtocolMessage> {
+    let missing: Uint8Array[] = [...alsoMissing];
+    if (missing.length === 0) {
+      try {
+        return this.codec.decode(body, sender);
+      } catch (err) {
+        if (!(err instanceof MissingDescriptorsError)) throw err;
+        missing = [...err.refs];
+      }
+    } else {
+      try {
+        this.codec.decode(body, sender);
+      } catch (err) {
+        if (!(err instanceof MissingDescriptorsError)) throw err;
+        missing.push(...err.refs);
+      }
+    }
+    await this.fetchDescriptors(from, missing);
+    return this.codec.decode(body, sender);
+  }
+
+  /** Asks `from` for the descriptors with these digests, verifies them and keeps them in the store. */
+  private async fetchDescriptors(from: PeerAddress, refs: readonly Uint8Array[]): Promise<void> {
+    const wanted = new Map<string, Uint8Array>();
+    for (const r of refs) if (wanted.size < MAX_FETCH) wanted.set(digestKey(r), r);
+    let answer: Uint8Array;
+    try {
+      answer = await this.transport.request(from, MESSAGE_TYPES.descriptors, encodeFetchRequest([...wanted.values()]), { timeoutMs: this.requestTimeoutMs });
+    } catch (err) {
+      this.stats.fetchesFailed++;
+      throw err;
+    }
+    const limits = this.codec.codec.limits;
+    const items = decodeFetchResponse(answer, limits.maxDescriptorBytes);
+    items.forEach((encoded, i) => {
+      const field = `descriptors.response[${i}]`;
+      const d = decodeDescriptor(encoded, limits, field);
+      const digest = this.directory.store.digestOf(d);
+      if (!wanted.has(digestKey(digest))) throw new CodecError(field, 'is not one of the descriptors asked for');
+      this.directory.learn(d, field);
+      this.stats.descriptorsFetched++;
+    });
   }
 
   private noteEpochs(): void {
@@ -289,9 +440,9 @@ export class GossipNode {
 
   // ---- inbound -----------------------------------------------------------------------------------
 
-  private onRequest(from: RemotePeer, type: number, payload: Uint8Array): Uint8Array {
+  private async onRequest(from: RemotePeer, type: number, payload: Uint8Array): Promise<Uint8Array> {
     try {
-      const answer = this.answer(from, type, payload);
+      const answer = await this.answer(from, type, payload);
       this.stats.requestsHandled++;
       return answer;
     } catch (err) {
@@ -301,33 +452,67 @@ export class GossipNode {
     }
   }
 
-  private answer(from: RemotePeer, type: number, payload: Uint8Array): Uint8Array {
+  private async answer(from: RemotePeer, type: number, payload: Uint8Array): Promise<Uint8Array> {
     if (from.nodeId === this.nodeId) throw new GossipRequestError('a node does not gossip with itself');
+    if (type === MESSAGE_TYPES.hello) return this.answerHello(from, payload);
+    if (type === MESSAGE_TYPES.descriptors) return this.answerFetch(payload);
     const name = PROTOCOL_BY_TYPE.get(type);
-    if (name === undefined && type !== MESSAGE_TYPES.hello) throw new GossipRequestError(`unknown request type ${type}`);
-    const envelope = decodeEnvelope(payload);
-    const descriptor = decodeDescriptor(envelope.descriptor, this.codec.codec.limits, 'envelope.descriptor');
-    const sender = this.directory.intern({ ...descriptor, nodeId: from.nodeId } as NodeDescriptor);
-    if (sender === NO_PEER) throw new GossipRequestError('sender descriptor expired or no room for it');
-    // An authenticated request proves the sender alive again (e.g. restarted with its data dir).
-    this.suspects.delete(from.nodeId);
-    if (type === MESSAGE_TYPES.hello) {
-      // A newcomer: it becomes a contact, so the overlay learns of it quickly.
-      if (this.viewSize() < this.protocols.sampling.config.viewSize) this.protocols.sampling.addContacts(LOCAL_HANDLE, [sender]);
-      return this.directory.descriptorOf(LOCAL_HANDLE).encoded;
+    if (name === undefined) throw new GossipRequestError(`unknown request type ${type}`);
+    const envelope = decodeRequest(payload);
+    this.hearRumors(envelope.rumors);
+    if (this.rumors.covers(envelope.senderRef, this.clock.now())) {
+      // The sender is alive but does not know it is rumored dead: tell it (it re-signs its
+      // descriptor on hearing this) instead of running an exchange with a descriptor we refuse.
+      return encodeResponse([envelope.senderRef], new Uint8Array(0));
     }
+    // The sender may be reached back over the connection its request came on.
+    const back: PeerAddress = { nodeId: from.nodeId, host: from.remoteAddress.host, port: from.remoteAddress.port };
+    const senderItem = descriptorRef(envelope.senderRef);
+    const senderKnown = this.directory.store.get(envelope.senderRef) !== undefined;
+    const message = await this.decodeFrom(envelope.body, from.nodeId, back, senderKnown ? [] : [envelope.senderRef]);
+    const sender = this.directory.internItem(senderItem);
+    if (sender === NO_PEER) throw new GossipRequestError('sender descriptor not obtained (fetch failed or it re-signed meanwhile), expired, or no room for it');
+    if (this.directory.nodeIdOf(sender) !== from.nodeId) throw new GossipRequestError(`the sender reference names ${this.directory.nodeIdOf(sender)}, not the authenticated ${from.nodeId}`);
     this.directory.pin(sender);
+    const release = this.directory.retain(handlesIn(message));
     try {
-      const message = this.codec.decode(envelope.body, sender);
       if (message.protocol !== name || message.kind !== 'request') throw new GossipRequestError(`request type ${type} carries a ${message.protocol} ${message.kind}`);
       const protocol = this.protocol(name);
       const reply = protocol.handle(LOCAL_HANDLE, sender, message.body);
-      if (name === 'sampling') this.dropSuspects();
+      if (name === 'sampling') this.dropRumored();
       if (name === 'aggregation') this.noteEpochs();
       if (reply === null) throw new GossipRequestError(`${name} has no reply`);
-      return this.codec.encode({ protocol: name, kind: 'response', body: reply } as ProtocolMessage);
+      const body = this.codec.encode({ protocol: name, kind: 'response', body: reply } as ProtocolMessage, true);
+      return encodeResponse(this.rumors.takeForMessage(this.clock.now()), body);
     } finally {
+      release();
       this.directory.unpin(sender);
     }
+  }
+
+  private answerHello(from: RemotePeer, payload: Uint8Array): Uint8Array {
+    const descriptor = decodeDescriptor(decodeHello(payload).descriptor, this.codec.codec.limits, 'hello.descriptor');
+    if (this.rumors.covers(this.directory.store.digestOf(descriptor), this.clock.now())) {
+      return encodeHello(this.directory.descriptorOf(LOCAL_HANDLE).encoded, true);
+    }
+    const sender = this.directory.intern({ ...detachDescriptor(descriptor), nodeId: from.nodeId } as NodeDescriptor);
+    if (sender === NO_PEER) throw new GossipRequestError('sender descriptor expired, rumored dead, or no room for it');
+    // A newcomer: it becomes a contact, so the overlay learns of it quickly.
+    if (this.viewSize() < this.protocols.sampling.config.viewSize) this.protocols.sampling.addContacts(LOCAL_HANDLE, [sender]);
+    return encodeHello(this.directory.descriptorOf(LOCAL_HANDLE).encoded);
+  }
+
+  /** Answers a DESCRIPTORS request with the ones we hold (those we do not are left out). */
+  private answerFetch(payload: Uint8Array): Uint8Array {
+    const refs = decodeFetchRequest(payload);
+    const own = this.directory.descriptorOf(LOCAL_HANDLE);
+    const ownKey = digestKey(this.directory.store.digestOf(own));
+    const out: Uint8Array[] = [];
+    for (const r of refs) {
+      // Our own descriptor is always served, even if a flood of others pushed it out of the store.
+      const d = digestKey(r) === ownKey ? own : this.directory.store.get(r);
+      if (d !== undefined) out.push(d.encoded);
+    }
+    return encodeFetchResponse(out);
   }
 }

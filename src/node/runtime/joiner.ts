@@ -47,6 +47,19 @@ export class Joiner {
     await this.attempt;
   }
 
+  /**
+   * A node suggested by LAN discovery: contacted (its id pinned) if it is new to us and our view has
+   * room. Failures are only logged: discovery suggests, the transport authenticates.
+   */
+  suggest(target: Required<JoinEntry>): void {
+    const { node, logger } = this.options;
+    if (this.stopped || target.nodeId === node.nodeId || node.knows(target.nodeId) || node.viewSize() >= node.protocols.sampling.config.viewSize) return;
+    void node.hello(target).then(
+      () => logger.info({ nodeId: target.nodeId, address: `${target.host}:${target.port}` }, 'contacted a node found on the LAN'),
+      (err: unknown) => logger.debug({ nodeId: target.nodeId, error: err instanceof Error ? err.message : String(err) }, 'node found on the LAN did not answer'),
+    );
+  }
+
   private tick(): void {
     if (this.stopped) return;
     if (this.options.node.viewSize() === 0) {
@@ -64,7 +77,12 @@ export class Joiner {
     const { node, logger } = this.options;
     const results = await Promise.all(this.options.targets.map((t) => this.tryOne(t)));
     const joined = results.filter((r) => r).length;
-    if (joined > 0) logger.info({ joined, view: node.viewSize() }, 'joined the overlay');
+    if (joined > 0) {
+      // Exchange views right away instead of at the next cycle: the newcomer gets a full view from
+      // its contact in one round trip, and its contact passes the newcomer on from its next cycle.
+      await node.runCycle('sampling');
+      logger.info({ joined, view: node.viewSize() }, 'joined the overlay');
+    }
     else logger.warn({ targets: this.options.targets.map((t) => `${t.nodeId ? `${t.nodeId}@` : ''}${t.host}:${t.port}`), retryInMs: this.options.retryIntervalMs }, 'no join target answered; retrying');
     return joined;
   }

@@ -5,6 +5,7 @@
  * CLI's (see src/cli/commands/node.ts), so tests can start and stop runtimes in-process.
  */
 import { randomBytes } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { type ApiServer, createApiServer } from '../../api/server.js';
 import type { Clock } from '../../core/clock.js';
@@ -15,6 +16,7 @@ import { AttributeMonitor } from '../attributes.js';
 import type { Config, HostPort } from '../config.js';
 import { IdentityError, type NodeIdentity, loadIdentity } from '../identity.js';
 import { type Logger, componentLogger, transportLogger } from '../logger.js';
+import { LanDiscovery } from '../discovery/lan-discovery.js';
 import { GossipNode } from './gossip-node.js';
 import { type JoinEntry, Joiner } from './joiner.js';
 import { loadPeers, savePeers } from './peer-store.js';
@@ -60,6 +62,8 @@ export class NodeRuntime {
     private readonly log: Logger,
     private readonly timers: Timers,
     private readonly persistIntervalMs: number,
+    /** LAN discovery, when enabled. */
+    readonly discovery: LanDiscovery | null,
   ) {}
 
   get nodeId(): string {
@@ -144,6 +148,31 @@ export class NodeRuntime {
         timeoutMs: Math.max(1_000, config.cyclePeriodMs * 5),
       });
 
+      let discovery: LanDiscovery | null = null;
+      if (config.discovery.multicast) {
+        discovery = new LanDiscovery({
+          self: { nodeId: identity.nodeId, host: advertise.host, port: advertise.port },
+          group: config.discovery.multicastGroup.host,
+          port: config.discovery.multicastGroup.port,
+          intervalMs: config.discovery.intervalMs,
+          // Announce on the interface we advertise: a node on 127.0.0.1 finds the nodes of this
+          // machine (cluster up), one on a LAN address the nodes of that LAN.
+          ...(isIPv4(advertise.host) ? { interfaceAddress: advertise.host } : {}),
+          random,
+          timers,
+          clock,
+          logger: componentLogger(log, 'discovery'),
+          onPeer: (peer) => joiner.suggest(peer),
+        });
+        const started = discovery;
+        try {
+          await started.start();
+        } catch (err) {
+          throw new NodeStartError(`cannot start LAN discovery on ${config.discovery.multicastGroup.host}:${config.discovery.multicastGroup.port}: ${(err as Error).message}`, { cause: err });
+        }
+        cleanups.push(() => started.stop());
+      }
+
       let apiAddress: HostPort | undefined;
       const status = new RuntimeStatus({
         node,
@@ -168,7 +197,7 @@ export class NodeRuntime {
       cleanups.push(() => api.close());
 
       const persistIntervalMs = options.persistIntervalMs ?? Math.min(60_000, Math.max(2_000, 10 * config.cyclePeriodMs));
-      const runtime = new NodeRuntime(identity, config, transport, node, joiner, monitor, api, listen, advertise, log, timers, persistIntervalMs);
+      const runtime = new NodeRuntime(identity, config, transport, node, joiner, monitor, api, listen, advertise, log, timers, persistIntervalMs, discovery);
       node.start();
       joiner.start();
       runtime.schedulePersist();
@@ -212,6 +241,7 @@ export class NodeRuntime {
       this.log.info('node stopping');
       this.persistCancel?.();
       await this.api.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'));
+      await this.discovery?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping LAN discovery failed'));
       await this.joiner.stop();
       // Stop the cycles first; exchanges in flight end when the transport closes (CLOSED).
       const gossipStopped = this.node.stop();

@@ -91,7 +91,9 @@ export class RuntimeStatus implements NodeStatusSource {
         cycle: Math.max(0, a.stepOf(LOCAL_HANDLE)),
         startedAt: epoch >= 0 ? node.epochStartedAt : null,
       },
-      size: { estimate: nonNegative(a.publishedCount(LOCAL_HANDLE)) },
+      // Until its first epoch ends, a newcomer shows the size its peers told it (the protocol's
+      // known size, learned for the leader election) rather than nothing.
+      size: { estimate: nonNegative(Number.isFinite(a.publishedCount(LOCAL_HANDLE)) ? a.publishedCount(LOCAL_HANDLE) : a.knownSize(LOCAL_HANDLE)) },
       cores: { averageFree: est(AGGREGATED.cores, 'average'), totalFree: est(AGGREGATED.cores, 'sum') },
       memory: { averageFree: est(AGGREGATED.memory, 'average'), totalFree: est(AGGREGATED.memory, 'sum') },
       disk: { averageFree: est(AGGREGATED.disk, 'average'), totalFree: est(AGGREGATED.disk, 'sum') },
