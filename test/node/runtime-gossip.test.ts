@@ -68,6 +68,7 @@ function makeNodes(n: number, seed = 1) {
       cyclePeriodMs: 1000,
       cycleJitter: 0.1,
       inputs: () => ({ freeCores: i + 1, memoryFreeBytes: 1000, diskFreeBytes: 2000, loadAverage: 0.5 }),
+      capacity: () => 100 * (i + 1),
       clock,
       timers: noTimers,
       random: new SeededRandom(seed * 100 + i),
@@ -210,4 +211,20 @@ test('a DESCRIPTORS answer that is not what was asked for is refused', async () 
   const answer = await handler(from, MESSAGE_TYPES.descriptors, encodeFetchRequest([a.directory.digestOf(LOCAL_HANDLE), new Uint8Array(8)]));
   // a answers with what it holds (itself) and leaves out the unknown reference.
   assert.equal(answer[1], 1);
+});
+
+test('slicing by rank: nodes ranked by capacity estimate their slice from their exchanges', async () => {
+  const { nodes } = makeNodes(8, 8);
+  for (let i = 1; i < nodes.length; i++) await nodes[i].hello(address(nodes[0], 0));
+  for (let round = 0; round < 80; round++) {
+    for (const node of nodes) {
+      await node.runCycle('sampling');
+      await node.runCycle('ranking');
+    }
+  }
+  // Node i has capacity 100·(i + 1): i of the 7 others are lower (rank i/7), so slice i div 2 of 4.
+  const ranks = nodes.map((n) => n.protocols.ranking.estimatedRank(LOCAL_HANDLE));
+  ranks.forEach((r, i) => assert.ok(Math.abs(r - i / 7) < 0.1, `node ${i}: rank estimate ${r}, true ${i / 7}`));
+  assert.deepEqual(nodes.map((n) => n.protocols.ranking.slice(LOCAL_HANDLE, 4)), [0, 0, 1, 1, 2, 2, 3, 3]);
+  for (const n of nodes) assert.equal(n.stats.requestsRejected, 0);
 });

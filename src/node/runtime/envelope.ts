@@ -2,8 +2,8 @@
  * The runtime's framing of gossip inside transport requests (the transport's 16-bit `type` says
  * which request it is). Every layout starts with a version byte; all integers are unsigned.
  *
- *   SAMPLING, AGGREGATION request:  u8 version | sender ref (8) | u8 n | n × rumor (8) | protocol message
- *   SAMPLING, AGGREGATION response: u8 version | u8 n | n × rumor (8) | protocol message
+ *   SAMPLING, AGGREGATION, RANKING request:  u8 version | sender ref (8) | u8 n | n × rumor (8) | protocol message
+ *   SAMPLING, AGGREGATION, RANKING response: u8 version | u8 n | n × rumor (8) | protocol message
  *   HELLO request and response:     u8 version | u8 flags | the sender's full encoded SignedDescriptor
  *     (flags bit 0, in a response: "the descriptor you sent is rumored dead: re-sign it and retry")
  *   DESCRIPTORS request:            u8 version | u8 n | n × ref (8)
@@ -21,8 +21,8 @@ import { DESCRIPTOR_REF_BYTES } from '../../network/codec/descriptor.js';
 import { CodecError } from '../../network/codec/errors.js';
 import { MAX_RUMORS_PER_MESSAGE } from './failure-rumors.js';
 
-export const MESSAGE_TYPES = Object.freeze({ hello: 1, sampling: 2, aggregation: 3, descriptors: 4 });
-export type GossipProtocolName = 'sampling' | 'aggregation';
+export const MESSAGE_TYPES = Object.freeze({ hello: 1, sampling: 2, aggregation: 3, descriptors: 4, ranking: 5 });
+export type GossipProtocolName = 'sampling' | 'aggregation' | 'ranking';
 
 export const ENVELOPE_VERSION = 2;
 /** Descriptors asked for in one DESCRIPTORS request at most. */

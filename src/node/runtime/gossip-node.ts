@@ -64,6 +64,8 @@ export interface GossipNodeOptions extends GossipProtocolSettings {
   readonly cyclePeriodMs: number;
   readonly cycleJitter: number;
   readonly inputs: () => AggregatedInputs;
+  /** What nodes are ranked by for slicing (default: all equal). The daemon uses cores × CPU score. */
+  readonly capacity?: () => number;
   readonly clock: Clock;
   readonly timers: Timers;
   readonly random: Random;
@@ -113,6 +115,7 @@ const RUMOR_TTL_MS = 60_000;
 const PROTOCOL_BY_TYPE = new Map<number, GossipProtocolName>([
   [MESSAGE_TYPES.sampling, 'sampling'],
   [MESSAGE_TYPES.aggregation, 'aggregation'],
+  [MESSAGE_TYPES.ranking, 'ranking'],
 ]);
 
 export class GossipNode {
@@ -160,7 +163,7 @@ export class GossipNode {
       // nodes would gossip a dead entry straight back.
       refused: (digest) => this.rumors.covers(digest, this.clock.now()),
     });
-    this.protocols = createGossipProtocols(options, options.inputs, options.random);
+    this.protocols = createGossipProtocols(options, options.inputs, options.random, options.capacity);
     const views = this.protocols.sampling.views;
     this.directory.addReferences((visit) => {
       const n = views.size(LOCAL_HANDLE);
@@ -168,7 +171,7 @@ export class GossipNode {
     });
     const limits = limitsForProtocols({ sampling: this.protocols.sampling.config, aggregation: this.protocols.aggregation.config });
     this.codec = new PeerMessageCodec(new WireCodec(limits), this.directory);
-    for (const name of ['sampling', 'aggregation'] as const) {
+    for (const name of ['sampling', 'aggregation', 'ranking'] as const) {
       this.timers.push(new CycleTimer(options.cyclePeriodMs, options.cycleJitter, options.timers, options.random, () => this.startCycle(name)));
     }
   }
@@ -279,7 +282,8 @@ export class GossipNode {
   // ---- outbound ----------------------------------------------------------------------------------
 
   private protocol(name: GossipProtocolName): ExchangeProtocol<unknown, unknown> {
-    return (name === 'sampling' ? this.protocols.sampling : this.protocols.aggregation) as ExchangeProtocol<unknown, unknown>;
+    const p = this.protocols;
+    return (name === 'sampling' ? p.sampling : name === 'aggregation' ? p.aggregation : p.ranking) as ExchangeProtocol<unknown, unknown>;
   }
 
   private async exchange(name: GossipProtocolName): Promise<void> {

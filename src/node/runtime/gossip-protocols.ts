@@ -1,7 +1,8 @@
 /**
  * The protocols one daemon runs, configured from the node configuration: peer sampling (its view
- * holds only the local node, handle 0) and aggregation (COUNT for the network size, plus averages
- * and sums of the node's free resources), as the simulator's `count` experiment sets them up.
+ * holds only the local node, handle 0), aggregation (COUNT for the network size, plus averages
+ * and sums of the node's free resources), as the simulator's `count` experiment sets them up, and
+ * slicing by rank estimation over the node's CPU capacity (which slice of the network it is in).
  */
 import type { Random } from '../../core/random.js';
 import { Aggregation } from '../../protocols/aggregation/aggregation.js';
@@ -9,6 +10,7 @@ import { type AggregationConfig, countConfig } from '../../protocols/aggregation
 import { presetConfig } from '../../protocols/peer-sampling/config.js';
 import { PeerSampling } from '../../protocols/peer-sampling/peer-sampling.js';
 import { ViewTable } from '../../protocols/peer-sampling/view-table.js';
+import { RankEstimation } from '../../protocols/slicing/rank-estimation.js';
 import type { PeerSamplingProtocol } from '../config.js';
 import { LOCAL_HANDLE } from '../peer-directory.js';
 
@@ -30,7 +32,15 @@ export const AGGREGATED = Object.freeze({ cores: 'freeCores', memory: 'memoryFre
 export interface GossipProtocols {
   readonly sampling: PeerSampling;
   readonly aggregation: Aggregation;
+  readonly ranking: RankEstimation;
 }
+
+/**
+ * Rank estimation in the daemon: samples come only from its own exchanges (a value each way),
+ * since descriptors do not carry attribute values yet; the window keeps the last 256, so the
+ * estimate follows churn within a few minutes at 1 s cycles.
+ */
+export const DAEMON_RANKING = Object.freeze({ window: 256, samplesPerCycle: 0 });
 
 export function aggregationConfig(epochLength: number, inputs: () => AggregatedInputs): AggregationConfig {
   return {
@@ -47,7 +57,8 @@ export function aggregationConfig(epochLength: number, inputs: () => AggregatedI
   };
 }
 
-export function createGossipProtocols(settings: GossipProtocolSettings, inputs: () => AggregatedInputs, random: Random): GossipProtocols {
+/** `capacity`: the value nodes are ranked by (CPU capacity: cores × CPU score). */
+export function createGossipProtocols(settings: GossipProtocolSettings, inputs: () => AggregatedInputs, random: Random, capacity: () => number = () => 1): GossipProtocols {
   const ps = settings.peerSampling;
   const samplingConfig = presetConfig(ps.protocol, ps.viewSize, ps.shuffleLength);
   const sampling = new PeerSampling(samplingConfig, random, new ViewTable(samplingConfig.viewSize, 1));
@@ -56,5 +67,13 @@ export function createGossipProtocols(settings: GossipProtocolSettings, inputs: 
   const aggregation = new Aggregation(aggregationConfig(settings.epochLength, inputs), sampling, random);
   aggregation.ensureCapacity(1);
   aggregation.resetNode(LOCAL_HANDLE);
-  return { sampling, aggregation };
+  // Only the local node's value is ever read (samplesPerCycle 0); peers' values arrive in messages.
+  const ranking = new RankEstimation(sampling, (h) => (h === LOCAL_HANDLE ? finiteOr(capacity(), 0) : 0), random, DAEMON_RANKING);
+  ranking.ensureCapacity(1);
+  ranking.resetNode(LOCAL_HANDLE);
+  return { sampling, aggregation, ranking };
+}
+
+function finiteOr(value: number, fallback: number): number {
+  return Number.isFinite(value) ? value : fallback;
 }

@@ -128,6 +128,7 @@ export class NodeRuntime {
         cyclePeriodMs: config.cyclePeriodMs,
         cycleJitter: config.cycleJitter,
         inputs: () => monitor.current(),
+        capacity: () => monitor.current().cores * monitor.current().cpuScore,
         clock,
         timers,
         random,

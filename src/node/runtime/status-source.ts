@@ -98,7 +98,9 @@ export class RuntimeStatus implements NodeStatusSource {
       memory: { averageFree: est(AGGREGATED.memory, 'average'), totalFree: est(AGGREGATED.memory, 'sum') },
       disk: { averageFree: est(AGGREGATED.disk, 'average'), totalFree: est(AGGREGATED.disk, 'sum') },
       load: { average: est(AGGREGATED.load, 'average') },
-      slices: { count: this.o.slices, mine: null },
+      // Which of `slices` equal slices by CPU capacity this node is in (0 = lowest), from its rank
+      // estimate; null until it has sampled anyone.
+      slices: { count: this.o.slices, mine: node.protocols.ranking.sampleCount(LOCAL_HANDLE) > 0 ? node.protocols.ranking.slice(LOCAL_HANDLE, this.o.slices) : null },
     };
   }
 
