@@ -6,7 +6,7 @@ import { type PeerAddress, type RemotePeer, type RequestHandler, type Transport,
 import { generateIdentity } from '../../src/node/identity.js';
 import { silentLogger } from '../../src/node/logger.js';
 import { LOCAL_HANDLE } from '../../src/node/peer-directory.js';
-import { MESSAGE_TYPES, encodeFetchRequest, encodeHello, encodeRequest } from '../../src/node/runtime/envelope.js';
+import { MESSAGE_TYPES, encodeFetchRequest, encodeHello, encodeParts, encodeRequest } from '../../src/node/runtime/envelope.js';
 import { GossipNode, GossipRequestError } from '../../src/node/runtime/gossip-node.js';
 
 const NOW = 1_760_000_000_000;
@@ -103,10 +103,7 @@ test('aggregation over the fake transport: every node estimates the network size
   const { nodes } = makeNodes(5, 2);
   for (let i = 1; i < nodes.length; i++) await nodes[i].hello(address(nodes[0], 0));
   for (let round = 0; round < 60; round++) {
-    for (const node of nodes) {
-      await node.runCycle('sampling');
-      await node.runCycle('aggregation');
-    }
+    for (const node of nodes) await node.runCycle();
   }
   for (const node of nodes) {
     const size = node.protocols.aggregation.publishedCount(LOCAL_HANDLE);
@@ -128,13 +125,18 @@ test('garbage and forged requests are rejected one by one, counted, and change n
   const bRef = b.directory.digestOf(LOCAL_HANDLE);
   const cRef = c.directory.digestOf(LOCAL_HANDLE);
   const bad: [number, Uint8Array][] = [
-    [MESSAGE_TYPES.sampling, new Uint8Array(0)],
-    [MESSAGE_TYPES.sampling, Uint8Array.from([0xff, 0xff, 1, 2, 3])],
-    [MESSAGE_TYPES.aggregation, encodeRequest(cRef, [], Uint8Array.from([9, 9, 9, 9]))],
+    [MESSAGE_TYPES.round, new Uint8Array(0)],
+    [MESSAGE_TYPES.round, Uint8Array.from([0xff, 0xff, 1, 2, 3])],
+    [MESSAGE_TYPES.round, encodeRequest(cRef, [], Uint8Array.from([9, 9, 9, 9]))],
+    [MESSAGE_TYPES.round, encodeRequest(cRef, [], encodeParts([{ protocol: 'aggregation', body: Uint8Array.from([9, 9, 9, 9]) }]))],
+    // A round with no protocol message in it.
+    [MESSAGE_TYPES.round, encodeRequest(cRef, [], encodeParts([]))],
+    // A sampling part that carries a ranking message.
+    [MESSAGE_TYPES.round, encodeRequest(cRef, [], encodeParts([{ protocol: 'sampling', body: c.codec.encode({ protocol: 'ranking', kind: 'request', body: { a: 1 } }) }]))],
     // c presents b's descriptor as its own: the transport authenticated c.
     [MESSAGE_TYPES.hello, encodeHello(bDescriptor)],
     // c claims b's descriptor reference as its own sender reference (an empty sampling buffer).
-    [MESSAGE_TYPES.sampling, encodeRequest(bRef, [], c.codec.encode({ protocol: 'sampling', kind: 'request', body: { ids: [], ages: [] } }))],
+    [MESSAGE_TYPES.round, encodeRequest(bRef, [], encodeParts([{ protocol: 'sampling', body: c.codec.encode({ protocol: 'sampling', kind: 'request', body: { ids: [], ages: [] } }) }]))],
     [MESSAGE_TYPES.descriptors, Uint8Array.from([2, 1, 0])],
     [999, encodeRequest(cRef, [], new Uint8Array(0))],
   ];
@@ -149,12 +151,12 @@ test('garbage and forged requests are rejected one by one, counted, and change n
   assert.equal(c.stats.exchangesCompleted, 1);
 });
 
-test('an exchange with an unreachable peer fails the protocol step instead of throwing', async () => {
+test('a round with an unreachable peer fails the protocol steps instead of throwing', async () => {
   const { net, nodes } = makeNodes(2, 4);
   const [a, b] = nodes;
   await b.hello(address(a, 0));
   net.down.add(a.nodeId);
-  await b.runCycle('aggregation');
+  await b.runCycle();
   assert.equal(b.stats.exchangesFailed, 1);
   assert.equal(b.stats.exchangesCompleted, 0);
   assert.deepEqual(b.view(), [], 'the unreachable peer left the view');
@@ -172,7 +174,7 @@ test('a peer that could not be reached is not gossiped back into the view until 
   net.down.add(c.nodeId);
   let failedAt = -1;
   for (let cycle = 0; cycle < 40; cycle++) {
-    await b.runCycle(cycle % 2 === 0 ? 'sampling' : 'aggregation');
+    await b.runCycle();
     if (failedAt < 0 && b.stats.exchangesFailed > 0) failedAt = cycle;
     if (failedAt >= 0) assert.ok(!b.view().some((p) => p.nodeId === c.nodeId), `c came back at cycle ${cycle}`);
   }
@@ -216,15 +218,11 @@ test('a DESCRIPTORS answer that is not what was asked for is refused', async () 
 test('slicing by rank: nodes ranked by capacity estimate their slice from their exchanges', async () => {
   const { nodes } = makeNodes(8, 8);
   for (let i = 1; i < nodes.length; i++) await nodes[i].hello(address(nodes[0], 0));
-  for (let round = 0; round < 80; round++) {
-    for (const node of nodes) {
-      await node.runCycle('sampling');
-      await node.runCycle('ranking');
-    }
-  }
-  // Node i has capacity 100·(i + 1): i of the 7 others are lower (rank i/7), so slice i div 2 of 4.
+  for (let round = 0; round < 100; round++) for (const node of nodes) await node.runCycle();
+  // Node i has capacity 100·(i + 1): i of the 7 others are lower (true rank i/7, at least 0.07
+  // from the middle), so the lower four are in slice 0 of 2 and the upper four in slice 1.
   const ranks = nodes.map((n) => n.protocols.ranking.estimatedRank(LOCAL_HANDLE));
-  ranks.forEach((r, i) => assert.ok(Math.abs(r - i / 7) < 0.1, `node ${i}: rank estimate ${r}, true ${i / 7}`));
-  assert.deepEqual(nodes.map((n) => n.protocols.ranking.slice(LOCAL_HANDLE, 4)), [0, 0, 1, 1, 2, 2, 3, 3]);
+  ranks.forEach((r, i) => assert.ok(Math.abs(r - i / 7) < 0.07, `node ${i}: rank estimate ${r}, true ${i / 7}`));
+  assert.deepEqual(nodes.map((n) => n.protocols.ranking.slice(LOCAL_HANDLE, 2)), [0, 0, 0, 0, 1, 1, 1, 1]);
   for (const n of nodes) assert.equal(n.stats.requestsRejected, 0);
 });

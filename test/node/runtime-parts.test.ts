@@ -11,11 +11,13 @@ import {
   decodeFetchRequest,
   decodeFetchResponse,
   decodeHello,
+  decodeParts,
   decodeRequest,
   decodeResponse,
   encodeFetchRequest,
   encodeFetchResponse,
   encodeHello,
+  encodeParts,
   encodeRequest,
   encodeResponse,
 } from '../../src/node/runtime/envelope.js';
@@ -41,6 +43,8 @@ test('gossip envelopes round-trip and refuse truncated, over-long or wrongly ver
   const answer = decodeFetchResponse(encodeFetchResponse([Uint8Array.from([1, 2]), Uint8Array.from([3])]), 100);
   assert.deepEqual(answer.map((x) => [...x]), [[1, 2], [3]]);
 
+  const parts = decodeParts(encodeParts([{ protocol: 'sampling', body: Uint8Array.from([1]) }, { protocol: 'ranking', body: new Uint8Array(0) }]), 'x');
+  assert.deepEqual(parts.map((p) => [p.protocol, [...p.body]]), [['sampling', [1]], ['ranking', []]]);
   const v = ENVELOPE_VERSION;
   const bad: [string, () => unknown][] = [
     ['empty request', () => decodeRequest(new Uint8Array(0))],
@@ -53,6 +57,12 @@ test('gossip envelopes round-trip and refuse truncated, over-long or wrongly ver
     ['fetch answer overrun', () => decodeFetchResponse(Uint8Array.from([v, 1, 0, 9, 1, 2]), 100)],
     ['fetch answer too big', () => decodeFetchResponse(Uint8Array.from([v, 1, 0, 9, ...new Uint8Array(9)]), 8)],
     ['fetch answer trailing bytes', () => decodeFetchResponse(Uint8Array.from([v, 0, 7]), 100)],
+    ['no part count', () => decodeParts(new Uint8Array(0), 'x')],
+    ['too many parts', () => decodeParts(Uint8Array.from([4]), 'x')],
+    ['unknown protocol', () => decodeParts(Uint8Array.from([1, 9, 0, 0]), 'x')],
+    ['protocol twice', () => decodeParts(Uint8Array.from([2, 1, 0, 0, 1, 0, 0]), 'x')],
+    ['part past the end', () => decodeParts(Uint8Array.from([1, 1, 0, 5, 1]), 'x')],
+    ['bytes after the parts', () => decodeParts(Uint8Array.from([0, 1]), 'x')],
   ];
   for (const [what, run] of bad) assert.throws(run, CodecError, what);
 });

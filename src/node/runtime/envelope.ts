@@ -1,9 +1,17 @@
 /**
  * The runtime's framing of gossip inside transport requests (the transport's 16-bit `type` says
- * which request it is). Every layout starts with a version byte; all integers are unsigned.
+ * which request it is). Every layout starts with a version byte; all integers are unsigned, u16
+ * big-endian.
  *
- *   SAMPLING, AGGREGATION, RANKING request:  u8 version | sender ref (8) | u8 n | n × rumor (8) | protocol message
- *   SAMPLING, AGGREGATION, RANKING response: u8 version | u8 n | n × rumor (8) | protocol message
+ *   ROUND request:  u8 version | sender ref (8) | u8 n | n × rumor (8) | parts
+ *   ROUND response: u8 version | u8 n | n × rumor (8) | parts
+ *     parts = u8 count | count × (u8 protocol | u16 length | protocol message)
+ *     protocol: 1 peer sampling, 2 aggregation, 3 ranking; each at most once per message
+ *
+ * A *round* is one cycle's exchanges of every protocol with one peer, in one request: peer sampling
+ * picks the peer (uniformly from its view), aggregation and ranking use the same one. Each protocol
+ * still sees its own exchange; one request instead of three saves two thirds of the messages, their
+ * framing and their CPU.
  *   HELLO request and response:     u8 version | u8 flags | the sender's full encoded SignedDescriptor
  *     (flags bit 0, in a response: "the descriptor you sent is rumored dead: re-sign it and retry")
  *   DESCRIPTORS request:            u8 version | u8 n | n × ref (8)
@@ -21,8 +29,17 @@ import { DESCRIPTOR_REF_BYTES } from '../../network/codec/descriptor.js';
 import { CodecError } from '../../network/codec/errors.js';
 import { MAX_RUMORS_PER_MESSAGE } from './failure-rumors.js';
 
-export const MESSAGE_TYPES = Object.freeze({ hello: 1, sampling: 2, aggregation: 3, descriptors: 4, ranking: 5 });
+export const MESSAGE_TYPES = Object.freeze({ hello: 1, round: 2, descriptors: 4 });
 export type GossipProtocolName = 'sampling' | 'aggregation' | 'ranking';
+
+/** Protocols in the order a round runs them; the wire id is the index + 1. */
+export const ROUND_PROTOCOLS: readonly GossipProtocolName[] = Object.freeze(['sampling', 'aggregation', 'ranking']);
+
+/** One protocol's message in a round. */
+export interface RoundPart {
+  readonly protocol: GossipProtocolName;
+  readonly body: Uint8Array;
+}
 
 export const ENVELOPE_VERSION = 2;
 /** Descriptors asked for in one DESCRIPTORS request at most. */
@@ -189,4 +206,48 @@ function readRumors(payload: Uint8Array, at: number, field: string): { rumors: U
   const rumors: Uint8Array[] = [];
   for (let i = 0; i < n; i++) rumors.push(new Uint8Array(payload.subarray(at + 1 + i * DESCRIPTOR_REF_BYTES, at + 1 + (i + 1) * DESCRIPTOR_REF_BYTES)));
   return { rumors, end };
+}
+
+/** The parts of a round, after an envelope header. */
+export function encodeParts(parts: readonly RoundPart[]): Uint8Array {
+  if (parts.length > ROUND_PROTOCOLS.length) throw new RangeError(`at most ${ROUND_PROTOCOLS.length} parts per round`);
+  let size = 1;
+  for (const p of parts) {
+    if (p.body.length > 0xffff) throw new RangeError(`${p.protocol} message of ${p.body.length} bytes does not fit a round`);
+    size += 3 + p.body.length;
+  }
+  const out = new Uint8Array(size);
+  out[0] = parts.length;
+  let at = 1;
+  for (const p of parts) {
+    const id = ROUND_PROTOCOLS.indexOf(p.protocol) + 1;
+    if (id === 0) throw new RangeError(`unknown protocol ${p.protocol}`);
+    out[at] = id;
+    out[at + 1] = p.body.length >>> 8;
+    out[at + 2] = p.body.length & 0xff;
+    out.set(p.body, at + 3);
+    at += 3 + p.body.length;
+  }
+  return out;
+}
+
+/** Splits the parts of a round (bodies are views into the input); throws a CodecError naming what is wrong. */
+export function decodeParts(bytes: Uint8Array, field: string): RoundPart[] {
+  if (bytes.length < 1) throw new CodecError(`${field}.parts`, 'missing part count');
+  const n = bytes[0];
+  if (n > ROUND_PROTOCOLS.length) throw new CodecError(`${field}.parts`, `${n} parts, at most ${ROUND_PROTOCOLS.length} allowed`);
+  const parts: RoundPart[] = [];
+  let at = 1;
+  for (let i = 0; i < n; i++) {
+    if (at + 3 > bytes.length) throw new CodecError(`${field}.parts[${i}]`, 'truncated part header');
+    const protocol = ROUND_PROTOCOLS[bytes[at] - 1];
+    if (protocol === undefined) throw new CodecError(`${field}.parts[${i}].protocol`, `unknown protocol ${bytes[at]}`);
+    if (parts.some((p) => p.protocol === protocol)) throw new CodecError(`${field}.parts[${i}].protocol`, `${protocol} appears twice`);
+    const length = (bytes[at + 1] << 8) | bytes[at + 2];
+    if (at + 3 + length > bytes.length) throw new CodecError(`${field}.parts[${i}]`, `length ${length} exceeds the ${bytes.length - at - 3} bytes that follow`);
+    parts.push({ protocol, body: bytes.subarray(at + 3, at + 3 + length) });
+    at += 3 + length;
+  }
+  if (at !== bytes.length) throw new CodecError(`${field}.parts`, `${bytes.length - at} bytes after the last part`);
+  return parts;
 }

@@ -17,6 +17,7 @@ import type { Config, HostPort } from '../config.js';
 import { IdentityError, type NodeIdentity, loadIdentity } from '../identity.js';
 import { type Logger, componentLogger, transportLogger } from '../logger.js';
 import { LanDiscovery } from '../discovery/lan-discovery.js';
+import { LOCAL_HANDLE } from '../peer-directory.js';
 import { GossipNode } from './gossip-node.js';
 import { type JoinEntry, Joiner } from './joiner.js';
 import { loadPeers, savePeers } from './peer-store.js';
@@ -138,6 +139,12 @@ export class NodeRuntime {
       const persisted = await loadPeers(config.dataDir, (message) => log.warn(message));
       const targets: JoinEntry[] = [...config.join];
       for (const p of persisted) if (!targets.some((t) => t.nodeId === p.nodeId)) targets.push(p);
+      if (targets.length === 0) {
+        // Nobody to join: this node founds a cloud, so it starts the first aggregation epoch now
+        // (leading a COUNT instance) instead of after an epoch length of silence. Nodes that join
+        // take part from the next epoch, so a fresh cloud knows its size after two epochs.
+        node.protocols.aggregation.beginFirstEpoch(LOCAL_HANDLE, true);
+      }
       const joiner = new Joiner({
         node,
         transport,
