@@ -16,7 +16,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clusterDown, clusterUp } from '../src/cli/cluster/cluster-ops.js';
+import { clusterDown, clusterUp, randomBasePort } from '../src/cli/cluster/cluster-ops.js';
 import type { ClusterState } from '../src/cli/cluster/cluster-state.js';
 import { connected } from '../src/cli/cluster/overlay.js';
 import { formatTable } from '../src/cli/output.js';
@@ -190,7 +190,7 @@ async function measureIdle(state: ClusterState, seconds: number): Promise<Idle> 
 
 async function startCluster(n: number, root: string, cycleMs: number): Promise<ClusterState> {
   for (let attempt = 0; ; attempt++) {
-    const basePort = 20_000 + 2 * Math.floor(Math.random() * 15_000);
+    const basePort = randomBasePort(n);
     try {
       return await clusterUp({ nodes: n, dataRoot: root, basePort, cyclePeriodMs: cycleMs, readyTimeoutMs: 180_000, progress: (line) => log(`  ${line}`) });
     } catch (err) {
@@ -203,6 +203,7 @@ async function startCluster(n: number, root: string, cycleMs: number): Promise<C
 async function runScenario(n: number, killPercent: number, o: Options, withIdle: boolean): Promise<Scenario> {
   const root = mkdtempSync(join(tmpdir(), `peercloud-bench-${n}-`));
   const result: Scenario = { nodes: n, killPercent, joinS: null, sizeS: null, detectS: null, connectedAfterKill: null, idle: null };
+  let kept = false;
   try {
     log(`N=${n}, kill ${killPercent}%: starting ${n} daemons`);
     const state = await startCluster(n, root, o.cycleMs);
@@ -237,9 +238,12 @@ async function runScenario(n: number, killPercent: number, o: Options, withIdle:
     const after = await snapshot(survivors);
     result.connectedAfterKill = connected(survivors.map((x) => x.nodeId), after.views);
     log(`  every survivor's view free of killed nodes: ${fmt(result.detectS)} s; survivors connected: ${result.connectedAfterKill}`);
+  } catch (err) {
+    kept = true; // the daemons' logs say why
+    throw new Error(`${(err as Error).message} (logs kept in ${root})`, { cause: err });
   } finally {
     await clusterDown(root, 5_000).catch((err: unknown) => log(`cluster down failed: ${(err as Error).message}`));
-    rmSync(root, { recursive: true, force: true });
+    if (!kept) rmSync(root, { recursive: true, force: true });
   }
   return result;
 }
@@ -252,7 +256,19 @@ async function runClusterBench(args: string[]): Promise<number> {
   const o = parseOptions(args);
   const scenarios: Scenario[] = [];
   for (const n of o.sizes) {
-    for (const [i, kill] of o.kills.entries()) scenarios.push(await runScenario(n, kill, o, i === 0));
+    for (const [i, kill] of o.kills.entries()) {
+      // One failed start (a port taken meanwhile, a daemon that exited) is retried once; a second
+      // failure is reported in the table instead of losing the runs already made.
+      let result: Scenario | null = null;
+      for (let attempt = 0; attempt < 2 && result === null; attempt++) {
+        try {
+          result = await runScenario(n, kill, o, i === 0);
+        } catch (err) {
+          log(`N=${n}, kill ${kill}%: ${(err as Error).message}${attempt === 0 ? '; retrying once' : ''}`);
+        }
+      }
+      scenarios.push(result ?? { nodes: n, killPercent: kill, joinS: null, sizeS: null, detectS: null, connectedAfterKill: null, idle: null });
+    }
   }
   if (o.json) {
     process.stdout.write(`${JSON.stringify({ cycleMs: o.cycleMs, scenarios }, null, 2)}\n`);

@@ -2,11 +2,17 @@
  * Prometheus metrics of one node (prom-client), read from the NodeStatusSource at scrape time, so
  * they cost nothing between scrapes and are never stale.
  *
+ * prom-client itself is loaded by the first scrape, not when the server starts: most daemons are
+ * never scraped, and the library with its process-metric collectors costs a running node ~2 MiB of
+ * resident memory (measured). The process metrics (CPU, memory, event-loop lag, GC) therefore start
+ * with the first scrape: the counters that come from the OS (CPU seconds, start time) are whole
+ * anyway; the event-loop and GC histograms count from that scrape on.
+ *
  * Each server has its own Registry (several nodes may run in one test process). Aggregates the node
  * does not know yet are left out of the scrape rather than reported as 0: a network size of 0 would
  * read as a real value on a dashboard, a missing series reads as "no data".
  */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Counter as PromCounter, Gauge as PromGauge, Registry } from 'prom-client';
 import type { TransportStats } from '../network/transport.js';
 import type { NetworkAggregates, NodeInfo, PeerView } from './schemas.js';
 import type { NodeStatusSource } from './source.js';
@@ -21,54 +27,9 @@ interface Scrape {
 
 type Read = (scrape: Scrape) => number | null | undefined;
 
-/**
- * A gauge whose value is read at scrape time and which has no sample when unknown. (prom-client's
- * unlabelled gauges always print a value, 0 by default, and print NaN as "Nan", which Prometheus
- * rejects.)
- */
-class ReadGauge extends Gauge {
-  constructor(
-    config: { name: string; help: string; registers: Registry[] },
-    private readonly read: () => number | null | undefined,
-  ) {
-    super(config);
-  }
-  override async get(): ReturnType<Gauge['get']> {
-    const value = this.read();
-    if (value === null || value === undefined || !Number.isFinite(value)) {
-      const metric = await super.get();
-      return { ...metric, values: [] };
-    }
-    this.set(value);
-    return super.get();
-  }
-}
-
-/** A counter mirroring a total kept elsewhere (the transport's), with no sample when unknown. */
-class ReadCounter extends Counter {
-  constructor(
-    config: { name: string; help: string; registers: Registry[] },
-    private readonly read: () => number | null | undefined,
-  ) {
-    super(config);
-  }
-  override async get(): ReturnType<Counter['get']> {
-    const value = this.read();
-    this.reset();
-    if (value === null || value === undefined || !Number.isFinite(value) || value < 0) {
-      const metric = await super.get();
-      return { ...metric, values: [] };
-    }
-    this.inc(value);
-    return super.get();
-  }
-}
-
 export interface ApiMetrics {
-  readonly registry: Registry;
-  /** The whole exposition, reading the source once. */
-  render(): Promise<string>;
-  readonly contentType: string;
+  /** The whole exposition, reading the source once, and its media type. */
+  render(): Promise<{ readonly text: string; readonly contentType: string }>;
 }
 
 const NETWORK_GAUGES: ReadonlyArray<[string, string, Read]> = [
@@ -122,26 +83,79 @@ function secondsOrNull(ms: number | null | undefined): number | null {
   return ms === null || ms === undefined ? null : ms / 1000;
 }
 
-export function createApiMetrics(source: NodeStatusSource, options: { processMetrics?: boolean } = {}): ApiMetrics {
-  const registry = new Registry();
-  let scrape: Scrape = { node: null, peers: null, network: null, transport: null };
-  let queue: Promise<void> = Promise.resolve();
+/**
+ * A registry holding every metric, its gauges and counters reading `current()` at scrape time.
+ * Built once, by the first scrape (see the module comment).
+ */
+async function createRegistry(current: () => Scrape, processMetrics: boolean): Promise<Registry> {
+  const { Counter, Gauge, Registry, collectDefaultMetrics } = await import('prom-client');
 
+  /**
+   * A gauge whose value is read at scrape time and which has no sample when unknown. (prom-client's
+   * unlabelled gauges always print a value, 0 by default, and print NaN as "Nan", which Prometheus
+   * rejects.)
+   */
+  class ReadGauge extends Gauge {
+    constructor(
+      config: { name: string; help: string; registers: Registry[] },
+      private readonly read: () => number | null | undefined,
+    ) {
+      super(config);
+    }
+    override async get(): ReturnType<PromGauge['get']> {
+      const value = this.read();
+      if (value === null || value === undefined || !Number.isFinite(value)) {
+        const metric = await super.get();
+        return { ...metric, values: [] };
+      }
+      this.set(value);
+      return super.get();
+    }
+  }
+
+  /** A counter mirroring a total kept elsewhere (the transport's), with no sample when unknown. */
+  class ReadCounter extends Counter {
+    constructor(
+      config: { name: string; help: string; registers: Registry[] },
+      private readonly read: () => number | null | undefined,
+    ) {
+      super(config);
+    }
+    override async get(): ReturnType<PromCounter['get']> {
+      const value = this.read();
+      this.reset();
+      if (value === null || value === undefined || !Number.isFinite(value) || value < 0) {
+        const metric = await super.get();
+        return { ...metric, values: [] };
+      }
+      this.inc(value);
+      return super.get();
+    }
+  }
+
+  const registry = new Registry();
   for (const [name, help, read] of NETWORK_GAUGES) {
-    new ReadGauge({ name, help, registers: [registry] }, () => read(scrape));
+    new ReadGauge({ name, help, registers: [registry] }, () => read(current()));
   }
   for (const [name, help, key] of TRANSPORT_COUNTERS) {
-    new ReadCounter({ name, help, registers: [registry] }, () => scrape.transport?.[key]);
+    new ReadCounter({ name, help, registers: [registry] }, () => current().transport?.[key]);
   }
   // Process metrics (CPU, RSS, heap, event loop lag, GC) with the same prefix.
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'peercloud_' });
+  if (processMetrics) collectDefaultMetrics({ register: registry, prefix: 'peercloud_' });
+  return registry;
+}
+
+export function createApiMetrics(source: NodeStatusSource, options: { processMetrics?: boolean } = {}): ApiMetrics {
+  let scrape: Scrape = { node: null, peers: null, network: null, transport: null };
+  let registry: Promise<Registry> | undefined;
+  let queue: Promise<void> = Promise.resolve();
 
   return {
-    registry,
-    contentType: registry.contentType,
     render() {
       // Scrapes run one at a time, since the gauges read the shared `scrape` while rendering.
       const run = queue.then(async () => {
+        registry ??= createRegistry(() => scrape, options.processMetrics ?? true);
+        const metrics = await registry;
         // Read everything first; a failing part leaves its metrics out instead of failing the scrape.
         const [node, peers, network, transport] = await Promise.allSettled([
           call(() => source.nodeInfo()),
@@ -155,7 +169,7 @@ export function createApiMetrics(source: NodeStatusSource, options: { processMet
           network: network.status === 'fulfilled' ? network.value : null,
           transport: transport.status === 'fulfilled' ? transport.value : null,
         };
-        return registry.metrics();
+        return { text: await metrics.metrics(), contentType: metrics.contentType };
       });
       queue = run.then(
         () => undefined,

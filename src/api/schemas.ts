@@ -1,177 +1,230 @@
 /**
- * The user API's JSON shapes, as TypeBox schemas: one definition gives fastify its request
+ * The user API's JSON shapes, as JSON Schema literals: one definition gives fastify its request
  * validation and fast response serialization, @fastify/swagger the OpenAPI document, and
- * TypeScript the types of `NodeStatusSource`, so the three cannot drift apart.
+ * TypeScript the types of `NodeStatusSource` (through json-schema-to-ts's `FromSchema`, a
+ * compile-time-only import), so the three cannot drift apart.
+ *
+ * Why not a schema builder such as TypeBox: the schemas are constants, and a builder library
+ * stays loaded in the daemon for good — TypeBox's ~370 ES modules cost a running node ~4 MiB of
+ * resident memory (measured) to produce these few objects once. Literals cost nothing at run time.
+ * Every object lists its `required` properties explicitly (all but the optional ones) and closes
+ * itself with `additionalProperties: false`.
  *
  * Conventions: times are Unix milliseconds (`...At`) or durations in ms (`...Ms`); byte counts
  * end in `Bytes`; an aggregate the node does not know yet (before its first aggregation epoch
  * completes) is null, never 0.
  */
-import Type, { type Static, type TSchema } from 'typebox';
+import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { NodeAttributes } from '../node/attributes.js';
 
-const UnixMs = (description: string) => Type.Number({ description: `${description} (Unix time, ms)` });
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const unixMs = <D extends string>(description: D) => ({ type: 'number', description: `${description} (Unix time, ms)` }) as const;
+const nullable = <S extends JSONSchema>(schema: S) => ({ anyOf: [schema, { type: 'null' }] }) as const;
 
-export const NodeIdSchema = Type.String({ pattern: '^pc[a-z2-7]{32}$', description: 'Node id: "pc" + base32 of SHA-256 of the node\'s Ed25519 public key (first 20 bytes)' });
+export const NodeIdSchema = {
+  type: 'string',
+  pattern: '^pc[a-z2-7]{32}$',
+  description: 'Node id: "pc" + base32 of SHA-256 of the node\'s Ed25519 public key (first 20 bytes)',
+} as const;
 
-export const AddressSchema = Type.Object(
-  { host: Type.String({ description: 'IP address or host name' }), port: Type.Integer({ minimum: 0, maximum: 65535 }) },
-  { additionalProperties: false },
-);
+export const AddressSchema = {
+  type: 'object',
+  required: ['host', 'port'],
+  properties: { host: { type: 'string', description: 'IP address or host name' }, port: { type: 'integer', minimum: 0, maximum: 65535 } },
+  additionalProperties: false,
+} as const;
 
-export const LabelsSchema = Type.Record(Type.String(), Type.String(), { description: 'Owner labels, key=value (e.g. zone: lab2)' });
+export const LabelsSchema = {
+  type: 'object',
+  patternProperties: { '^.*$': { type: 'string' } },
+  description: 'Owner labels, key=value (e.g. zone: lab2)',
+} as const;
 
-export const AvailabilitySchema = Type.Object(
-  {
-    day: Type.Number({ minimum: 0, maximum: 1, description: 'Fraction of the last 24 h (or of the tracked time, if shorter) the node was up' }),
-    week: Type.Number({ minimum: 0, maximum: 1, description: 'Fraction of the last 7 days (or of the tracked time) the node was up' }),
-    trackedMs: Type.Number({ minimum: 0, description: 'How much of the last 7 days the history covers, ms' }),
+export const AvailabilitySchema = {
+  type: 'object',
+  required: ['day', 'week', 'trackedMs'],
+  properties: {
+    day: { type: 'number', minimum: 0, maximum: 1, description: 'Fraction of the last 24 h (or of the tracked time, if shorter) the node was up' },
+    week: { type: 'number', minimum: 0, maximum: 1, description: 'Fraction of the last 7 days (or of the tracked time) the node was up' },
+    trackedMs: { type: 'number', minimum: 0, description: 'How much of the last 7 days the history covers, ms' },
   },
-  { additionalProperties: false },
-);
+  additionalProperties: false,
+} as const;
 
-export const AttributesSchema = Type.Object(
-  {
-    cores: Type.Integer({ minimum: 0, description: 'Logical CPUs available to the daemon' }),
-    cpuScore: Type.Number({ minimum: 0, description: 'Single-core speed score; ~1000 on the reference machine' }),
-    memoryTotalBytes: Type.Number({ minimum: 0 }),
-    memoryFreeBytes: Type.Number({ minimum: 0 }),
-    diskTotalBytes: Type.Number({ minimum: 0, description: 'File system holding the data directory' }),
-    diskFreeBytes: Type.Number({ minimum: 0 }),
-    loadAverage: Type.Number({ minimum: 0, description: '1-minute load average' }),
-    freeCores: Type.Number({ minimum: 0, description: 'max(0, cores - loadAverage)' }),
-    uptimeMs: Type.Number({ minimum: 0, description: 'Since the daemon started' }),
+export const AttributesSchema = {
+  type: 'object',
+  required: ['cores', 'cpuScore', 'memoryTotalBytes', 'memoryFreeBytes', 'diskTotalBytes', 'diskFreeBytes', 'loadAverage', 'freeCores', 'uptimeMs', 'availability', 'labels', 'measuredAt'],
+  properties: {
+    cores: { type: 'integer', minimum: 0, description: 'Logical CPUs available to the daemon' },
+    cpuScore: { type: 'number', minimum: 0, description: 'Single-core speed score; ~1000 on the reference machine' },
+    memoryTotalBytes: { type: 'number', minimum: 0 },
+    memoryFreeBytes: { type: 'number', minimum: 0 },
+    diskTotalBytes: { type: 'number', minimum: 0, description: 'File system holding the data directory' },
+    diskFreeBytes: { type: 'number', minimum: 0 },
+    loadAverage: { type: 'number', minimum: 0, description: '1-minute load average' },
+    freeCores: { type: 'number', minimum: 0, description: 'max(0, cores - loadAverage)' },
+    uptimeMs: { type: 'number', minimum: 0, description: 'Since the daemon started' },
     availability: AvailabilitySchema,
     labels: LabelsSchema,
-    measuredAt: UnixMs('When the values were read'),
+    measuredAt: unixMs('When the values were read'),
   },
-  { additionalProperties: false },
-);
+  additionalProperties: false,
+} as const;
 
-export const NodeInfoSchema = Type.Object(
-  {
+export const NodeInfoSchema = {
+  type: 'object',
+  required: ['id', 'name', 'version', 'startedAt', 'uptimeMs', 'addresses', 'attributes', 'labels'],
+  properties: {
     id: NodeIdSchema,
-    name: Type.String(),
-    version: Type.String({ description: 'peercloud version' }),
-    startedAt: UnixMs('When the daemon started'),
-    uptimeMs: Type.Number({ minimum: 0 }),
-    addresses: Type.Object(
-      {
-        listen: AddressSchema,
-        advertise: Nullable(AddressSchema),
-        api: AddressSchema,
-      },
-      { additionalProperties: false, description: 'Node-to-node listen address, the address advertised to peers (null until known), the API address' },
-    ),
+    name: { type: 'string' },
+    version: { type: 'string', description: 'peercloud version' },
+    startedAt: unixMs('When the daemon started'),
+    uptimeMs: { type: 'number', minimum: 0 },
+    addresses: {
+      type: 'object',
+      required: ['listen', 'advertise', 'api'],
+      properties: { listen: AddressSchema, advertise: nullable(AddressSchema), api: AddressSchema },
+      additionalProperties: false,
+      description: 'Node-to-node listen address, the address advertised to peers (null until known), the API address',
+    },
     attributes: AttributesSchema,
     labels: LabelsSchema,
   },
-  { additionalProperties: false },
-);
+  additionalProperties: false,
+} as const;
 
-export const PeerSchema = Type.Object(
-  {
+export const PeerSchema = {
+  type: 'object',
+  required: ['id', 'address', 'age'],
+  properties: {
     id: NodeIdSchema,
     address: AddressSchema,
-    age: Type.Integer({ minimum: 0, description: 'Age of the view entry in gossip cycles' }),
+    age: { type: 'integer', minimum: 0, description: 'Age of the view entry in gossip cycles' },
   },
-  { additionalProperties: false },
-);
+  additionalProperties: false,
+} as const;
 
-export const PeersSchema = Type.Object(
-  {
-    protocol: Type.Enum(['newscast', 'cyclon']),
-    viewSize: Type.Integer({ minimum: 0, description: 'Capacity of the view (c)' }),
-    count: Type.Integer({ minimum: 0, description: 'Peers in the view (before any limit)' }),
-    peers: Type.Array(PeerSchema),
-    computedAt: UnixMs('When the view was read'),
+export const PeersSchema = {
+  type: 'object',
+  required: ['protocol', 'viewSize', 'count', 'peers', 'computedAt'],
+  properties: {
+    protocol: { enum: ['newscast', 'cyclon'] },
+    viewSize: { type: 'integer', minimum: 0, description: 'Capacity of the view (c)' },
+    count: { type: 'integer', minimum: 0, description: 'Peers in the view (before any limit)' },
+    peers: { type: 'array', items: PeerSchema },
+    computedAt: unixMs('When the view was read'),
   },
-  { additionalProperties: false },
-);
+  additionalProperties: false,
+} as const;
 
-const AverageAndTotal = (unit: string) =>
-  Type.Object(
-    {
-      averageFree: Nullable(Type.Number({ description: `Average free ${unit} per node` })),
-      totalFree: Nullable(Type.Number({ description: `Total free ${unit} in the network` })),
+const averageAndTotal = <U extends string>(unit: U) =>
+  ({
+    type: 'object',
+    required: ['averageFree', 'totalFree'],
+    properties: {
+      averageFree: nullable({ type: 'number', description: `Average free ${unit} per node` } as const),
+      totalFree: nullable({ type: 'number', description: `Total free ${unit} in the network` } as const),
     },
-    { additionalProperties: false },
-  );
+    additionalProperties: false,
+  }) as const;
 
-export const NetworkSchema = Type.Object(
-  {
-    computedAt: Nullable(UnixMs('When the last aggregation epoch completed')),
-    epoch: Type.Object(
-      {
-        current: Nullable(Type.Integer({ minimum: 0, description: 'Number of the running aggregation epoch' })),
-        lengthCycles: Type.Integer({ minimum: 1 }),
-        cycle: Type.Integer({ minimum: 0, description: 'Cycles elapsed in the running epoch' }),
-        startedAt: Nullable(UnixMs('When the running epoch started')),
+export const NetworkSchema = {
+  type: 'object',
+  required: ['computedAt', 'epoch', 'size', 'cores', 'memory', 'disk', 'load', 'slices'],
+  properties: {
+    computedAt: nullable(unixMs('When the last aggregation epoch completed')),
+    epoch: {
+      type: 'object',
+      required: ['current', 'lengthCycles', 'cycle', 'startedAt'],
+      properties: {
+        current: nullable({ type: 'integer', minimum: 0, description: 'Number of the running aggregation epoch' } as const),
+        lengthCycles: { type: 'integer', minimum: 1 },
+        cycle: { type: 'integer', minimum: 0, description: 'Cycles elapsed in the running epoch' },
+        startedAt: nullable(unixMs('When the running epoch started')),
       },
-      { additionalProperties: false },
-    ),
-    size: Type.Object({ estimate: Nullable(Type.Number({ minimum: 0, description: 'Estimated number of nodes' })) }, { additionalProperties: false }),
-    cores: AverageAndTotal('cores'),
-    memory: AverageAndTotal('memory (bytes)'),
-    disk: AverageAndTotal('disk (bytes)'),
-    load: Type.Object({ average: Nullable(Type.Number({ minimum: 0, description: 'Average 1-minute load' })) }, { additionalProperties: false }),
-    slices: Type.Object(
-      {
-        count: Type.Integer({ minimum: 1, description: 'Number of slices' }),
-        mine: Nullable(Type.Integer({ minimum: 0, description: 'Slice this node believes it is in (0 = lowest)' })),
+      additionalProperties: false,
+    },
+    size: {
+      type: 'object',
+      required: ['estimate'],
+      properties: { estimate: nullable({ type: 'number', minimum: 0, description: 'Estimated number of nodes' } as const) },
+      additionalProperties: false,
+    },
+    cores: averageAndTotal('cores'),
+    memory: averageAndTotal('memory (bytes)'),
+    disk: averageAndTotal('disk (bytes)'),
+    load: {
+      type: 'object',
+      required: ['average'],
+      properties: { average: nullable({ type: 'number', minimum: 0, description: 'Average 1-minute load' } as const) },
+      additionalProperties: false,
+    },
+    slices: {
+      type: 'object',
+      required: ['count', 'mine'],
+      properties: {
+        count: { type: 'integer', minimum: 1, description: 'Number of slices' },
+        mine: nullable({ type: 'integer', minimum: 0, description: 'Slice this node believes it is in (0 = lowest)' } as const),
       },
-      { additionalProperties: false },
-    ),
+      additionalProperties: false,
+    },
   },
-  { additionalProperties: false },
-);
+  additionalProperties: false,
+} as const;
 
-export const HealthCheckSchema = Type.Object(
-  { name: Type.String(), ok: Type.Boolean(), detail: Type.Optional(Type.String()) },
-  { additionalProperties: false },
-);
+export const HealthCheckSchema = {
+  type: 'object',
+  required: ['name', 'ok'],
+  properties: { name: { type: 'string' }, ok: { type: 'boolean' }, detail: { type: 'string' } },
+  additionalProperties: false,
+} as const;
 
-export const HealthSchema = Type.Object(
-  {
-    status: Type.Enum(['ok', 'unready']),
-    live: Type.Boolean({ description: 'Always true when the daemon answers' }),
-    ready: Type.Boolean({ description: 'Every check passes' }),
-    checks: Type.Array(HealthCheckSchema),
+export const HealthSchema = {
+  type: 'object',
+  required: ['status', 'live', 'ready', 'checks'],
+  properties: {
+    status: { enum: ['ok', 'unready'] },
+    live: { type: 'boolean', description: 'Always true when the daemon answers' },
+    ready: { type: 'boolean', description: 'Every check passes' },
+    checks: { type: 'array', items: HealthCheckSchema },
   },
-  { additionalProperties: false },
-);
+  additionalProperties: false,
+} as const;
 
-export const ErrorSchema = Type.Object(
-  {
-    error: Type.Object(
-      {
-        code: Type.String({ description: 'Stable machine-readable code, e.g. NOT_FOUND, BAD_REQUEST' }),
-        message: Type.String({ description: 'What went wrong, for humans' }),
+export const ErrorSchema = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string', description: 'Stable machine-readable code, e.g. NOT_FOUND, BAD_REQUEST' },
+        message: { type: 'string', description: 'What went wrong, for humans' },
       },
-      { additionalProperties: false },
-    ),
+      additionalProperties: false,
+    },
   },
-  { additionalProperties: false },
-);
+  additionalProperties: false,
+} as const;
 
-export const PeersQuerySchema = Type.Object(
-  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Return at most this many peers' })) },
-  { additionalProperties: false },
-);
+export const PeersQuerySchema = {
+  type: 'object',
+  properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Return at most this many peers' } },
+  additionalProperties: false,
+} as const;
 
-export const PeerParamsSchema = Type.Object({ id: NodeIdSchema }, { additionalProperties: false });
+export const PeerParamsSchema = { type: 'object', required: ['id'], properties: { id: NodeIdSchema }, additionalProperties: false } as const;
 
-export type Address = Static<typeof AddressSchema>;
-export type NodeInfo = Static<typeof NodeInfoSchema>;
-export type PeerEntry = Static<typeof PeerSchema>;
-export type PeerView = Static<typeof PeersSchema>;
-export type NetworkAggregates = Static<typeof NetworkSchema>;
-export type HealthCheck = Static<typeof HealthCheckSchema>;
-export type Health = Static<typeof HealthSchema>;
-export type ErrorBody = Static<typeof ErrorSchema>;
+export type Address = FromSchema<typeof AddressSchema>;
+export type NodeInfo = FromSchema<typeof NodeInfoSchema>;
+export type PeerEntry = FromSchema<typeof PeerSchema>;
+export type PeerView = FromSchema<typeof PeersSchema>;
+export type NetworkAggregates = FromSchema<typeof NetworkSchema>;
+export type HealthCheck = FromSchema<typeof HealthCheckSchema>;
+export type Health = FromSchema<typeof HealthSchema>;
+export type ErrorBody = FromSchema<typeof ErrorSchema>;
 
 // Compile-time proof that the monitor's attributes are exactly what the API documents.
 type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const attributesMatch: Mutual<Static<typeof AttributesSchema>, NodeAttributes> = true;
+const attributesMatch: Mutual<FromSchema<typeof AttributesSchema>, NodeAttributes> = true;
 void attributesMatch;

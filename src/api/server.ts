@@ -18,6 +18,10 @@ import { type Logger, componentLogger, silentLogger } from '../node/logger.js';
 import { clip, errorBody, handleClientError, sendError, toErrorResponse } from './errors.js';
 import { createApiMetrics } from './metrics.js';
 import { registerRoutes } from './routes.js';
+import { registerSliceRoutes } from './slice-routes.js';
+import type { SliceApi } from '../slices/slice-api.js';
+import type { AuthPolicy } from '../auth/policy.js';
+import { registerSignedRequestAuth } from '../auth/fastify-auth.js';
 import type { NodeStatusSource } from './source.js';
 
 export interface ApiServerOptions {
@@ -32,6 +36,11 @@ export interface ApiServerOptions {
   readonly requestTimeoutMs?: number;
   /** Include process metrics (CPU, memory, event loop, GC) in /metrics (default true). */
   readonly processMetrics?: boolean;
+  /**
+   * The slice operations (src/api/slice-routes.ts) and who may use them: with these the API takes
+   * signed requests that change slices; without them it only reads.
+   */
+  readonly slices?: { readonly api: SliceApi; readonly policy: AuthPolicy | (() => AuthPolicy) };
 }
 
 export interface ApiServer {
@@ -95,12 +104,16 @@ export async function createApiServer(source: NodeStatusSource, options: ApiServ
         { name: 'peers', description: 'The peer sampling view' },
         { name: 'network', description: 'Network-wide aggregates' },
         { name: 'metrics', description: 'Prometheus' },
+        { name: 'slices', description: 'Slices: sub-clouds of nodes (changes are requests signed by a user)' },
         { name: 'meta', description: 'About the API itself' },
       ],
     },
   });
   const metrics = createApiMetrics(source, { processMetrics: options.processMetrics });
+  // Signed-request checks come first: they apply to every mutating route registered after them.
+  if (options.slices) registerSignedRequestAuth(app, { policy: options.slices.policy });
   registerRoutes(app, source, metrics, () => app.swagger());
+  if (options.slices) registerSliceRoutes(app, options.slices.api);
   await app.ready();
 
   let address: HostPort | undefined;

@@ -1,33 +1,81 @@
 import { Command, CommanderError } from 'commander';
-import { demoCommand } from './commands/demo.js';
-import { UsageError, simCommand } from './commands/sim.js';
 import { readFileSync } from 'node:fs';
 import { CliError } from './commands/cli-error.js';
-import { initCommand } from './commands/init.js';
-import { nodeCommand } from './commands/node.js';
-import { statusCommands } from './commands/status.js';
-import { clusterCommand } from './commands/cluster.js';
+import { tuneDaemonProcess } from './daemon-tuning.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-export function buildProgram(): Command {
+/**
+ * The subcommands, each loaded only when it is needed. `peercloud node start` runs for days, and
+ * every module it imports stays in its heap for good: importing the simulator's commands (the
+ * experiments, the report writer and vega/vega-lite for the plots) would cost the daemon ~25 MiB of
+ * resident memory for code it never runs. So a command line naming a known command loads just that
+ * group; anything else (no command, --help, `help`, a typo) loads all of them, so the top-level help
+ * and commander's "did you mean" suggestions see every command, in this order.
+ */
+interface CommandGroup {
+  readonly names: readonly string[];
+  load(): Promise<readonly Command[]>;
+}
+
+/** The simulator's usage error class, once `sim` is loaded (it is only thrown from there). */
+let simUsageError: (new (message?: string) => Error) | undefined;
+
+const COMMAND_GROUPS: readonly CommandGroup[] = [
+  {
+    names: ['sim'],
+    load: async () => {
+      const sim = await import('./commands/sim.js');
+      simUsageError = sim.UsageError;
+      return [sim.simCommand()];
+    },
+  },
+  { names: ['demo'], load: async () => [(await import('./commands/demo.js')).demoCommand()] },
+  { names: ['init'], load: async () => [(await import('./commands/init.js')).initCommand()] },
+  { names: ['node'], load: async () => [(await import('./commands/node.js')).nodeCommand()] },
+  { names: ['cluster'], load: async () => [(await import('./commands/cluster.js')).clusterCommand()] },
+  { names: ['status', 'peers', 'network'], load: async () => (await import('./commands/status.js')).statusCommands() },
+  { names: ['user'], load: async () => [(await import('./commands/user.js')).userCommand()] },
+  { names: ['slice'], load: async () => [(await import('./commands/slice.js')).sliceCommand()] },
+  {
+    names: ['run-instances', 'add-instances', 'terminate-instances', 'describe-instances'],
+    load: async () => (await import('./commands/slice.js')).instanceCommands(),
+  },
+];
+
+/**
+ * The first operands of `argv` (as in process.argv). Neither the program's options (-h, -V) nor
+ * `node`'s take a value, so these are the command and subcommand names.
+ */
+function commandPath(argv: readonly string[] | undefined): string[] {
+  return (argv ?? []).slice(2).filter((a) => !a.startsWith('-')).slice(0, 2);
+}
+
+/** The command groups `argv` needs: the one its command names, else all. */
+function groupsFor(argv: readonly string[] | undefined): readonly CommandGroup[] {
+  const [name] = commandPath(argv);
+  const group = name === undefined ? undefined : COMMAND_GROUPS.find((g) => g.names.includes(name));
+  return group ? [group] : COMMAND_GROUPS;
+}
+
+/** The `peercloud` program with the commands `argv` needs (all of them without `argv`). */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('peercloud')
     .description('peercloud: a decentralized peer-to-peer cloud built from gossip protocols')
     .version(pkg.version)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.addCommand(simCommand().exitOverride());
-  program.addCommand(demoCommand().exitOverride());
-  program.addCommand(initCommand().exitOverride());
-  program.addCommand(nodeCommand().exitOverride());
-  program.addCommand(clusterCommand().exitOverride());
-  for (const c of statusCommands()) program.addCommand(c.exitOverride());
+  const groups = await Promise.all(groupsFor(argv).map((g) => g.load()));
+  for (const c of groups.flat()) program.addCommand(c.exitOverride());
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Before the daemon's modules load: the optimizing compiler's cost is mostly start-up work.
+  const [command, subcommand] = commandPath(argv);
+  if (command === 'node' && subcommand === 'start') tuneDaemonProcess();
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
@@ -35,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`peercloud: error: ${err.message}\n`);
       return err.exitCode;
     }
-    if (err instanceof UsageError || err instanceof RangeError) {
+    if ((simUsageError && err instanceof simUsageError) || err instanceof RangeError) {
       process.stderr.write(`peercloud: error: ${err.message}\n`);
       return 2;
     }

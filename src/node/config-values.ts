@@ -388,6 +388,35 @@ export function joinListKind(defaultPort: number): SettingKind<readonly JoinTarg
 }
 
 // ---------------------------------------------------------------------------------------------
+// user ids
+
+/** User ids (`peercloud user show NAME`): "pu" + 32 base32 characters. */
+export const USER_ID_PATTERN = /^pu[a-z2-7]{32}$/;
+export const MAX_ALLOWED_USERS = 1024;
+
+export const userIdListKind: SettingKind<readonly string[]> = (() => {
+  const parseAll = (entries: readonly string[], ctx: z.RefinementCtx): string[] => {
+    const items = [...new Set(entries.map((e) => e.trim()).filter((e) => e !== ''))];
+    if (items.length > MAX_ALLOWED_USERS) return fail(ctx, `${items.length} user ids, at most ${MAX_ALLOWED_USERS} allowed`);
+    const bad = items.find((id) => !USER_ID_PATTERN.test(id));
+    if (bad !== undefined) return fail(ctx, `${showValue(bad)} is not a user id ("pu" and 32 base32 characters, see \`peercloud user show NAME\`)`);
+    return items;
+  };
+  return {
+    expected: 'a list of user ids (comma-separated in env and flags)',
+    typeName: 'list of user ids',
+    native: () =>
+      z.unknown().transform((v, ctx) => {
+        if (typeof v === 'string') return parseAll(v.split(','), ctx);
+        if (isStringArray(v)) return parseAll(v.flatMap((e) => e.split(',')), ctx);
+        return fail(ctx, `got ${showValue(v)}`);
+      }),
+    text: () => z.string().transform((s, ctx) => parseAll(s.split(','), ctx)),
+    format: (v) => v.join(','),
+  };
+})();
+
+// ---------------------------------------------------------------------------------------------
 // labels
 
 /**

@@ -59,6 +59,9 @@ export interface Config {
   readonly slicing: { readonly slices: number };
   readonly labels: Labels;
   readonly discovery: { readonly multicast: boolean; readonly multicastGroup: HostPort; readonly intervalMs: number };
+  /** Who may put this node in a slice. */
+  readonly auth: { readonly policy: 'open' | 'allow-list'; readonly allowUsers: readonly string[] };
+  readonly slices: { readonly leaseMs: number };
   readonly log: { readonly level: LogLevel };
   readonly limits: { readonly maxConnections: number; readonly maxFrameBytes: number; readonly apiMaxBodyBytes: number };
   readonly attributes: { readonly refreshIntervalMs: number };
@@ -267,6 +270,8 @@ function assemble(v: SettingValues): Config {
     slicing: { slices: v['slicing.slices'] },
     labels: v.labels,
     discovery: { multicast: v['discovery.multicast'], multicastGroup: v['discovery.multicastGroup'], intervalMs: v['discovery.intervalMs'] },
+    auth: { policy: v['auth.policy'], allowUsers: v['auth.allowUsers'] },
+    slices: { leaseMs: v['slices.leaseMs'] },
     log: { level: v['log.level'] },
     limits: { maxConnections: v['limits.maxConnections'], maxFrameBytes: v['limits.maxFrameBytes'], apiMaxBodyBytes: v['limits.apiMaxBodyBytes'] },
     attributes: { refreshIntervalMs: v['attributes.refreshIntervalMs'] },

@@ -4,12 +4,13 @@
  * retried elsewhere), and kill whatever a failed test left running (from cluster.json, only pids
  * that are still our daemons).
  */
+import { randomBasePort } from '../../src/cli/cluster/cluster-ops.js';
 import { readState, isOurDaemon } from '../../src/cli/cluster/cluster-state.js';
 import { type CliResult, runCli } from './node-helpers.js';
 
 export async function clusterUp(root: string, n: number, args: string[]): Promise<{ result: CliResult; basePort: number }> {
   for (let attempt = 0; ; attempt++) {
-    const basePort = 20_000 + 2 * Math.floor(Math.random() * 15_000);
+    const basePort = randomBasePort(n);
     const result = await runCli(['cluster', 'up', '-n', String(n), '--data-root', root, '--base-port', String(basePort), '--json', ...args], {}, 90_000);
     if (result.code !== 0 && /already in use/.test(result.stderr) && attempt < 5) continue;
     return { result, basePort };

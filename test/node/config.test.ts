@@ -68,7 +68,7 @@ describe('config defaults', () => {
     assert.equal(c.joinTrustOnFirstUse, true);
     assert.equal(c.cyclePeriodMs, 1000);
     assert.ok(c.cycleJitter > 0 && c.cycleJitter <= 0.5);
-    assert.deepEqual(c.peerSampling, { protocol: 'newscast', viewSize: 30, shuffleLength: 8 });
+    assert.deepEqual(c.peerSampling, { protocol: 'newscast', viewSize: 20, shuffleLength: 8 });
     assert.deepEqual(c.aggregation, { epochLength: 30 });
     assert.deepEqual(c.labels, {});
     assert.equal(c.discovery.multicast, false);

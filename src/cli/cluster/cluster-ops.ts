@@ -6,13 +6,14 @@
  * <dir>/node.log, and outlive the CLI; <data-root>/cluster.json records them.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NetworkAggregates, PeerView } from '../../api/schemas.js';
 import { createIdentity, identityPath, loadIdentity } from '../../node/identity.js';
 import { CliError } from '../commands/cli-error.js';
+import { DAEMON_NODE_FLAGS } from '../daemon-tuning.js';
 import { type ClusterNode, type ClusterState, STATE_VERSION, isOurDaemon, readState, runningNodes, statePath, writeState } from './cluster-state.js';
 
 export const MAX_NODES = 200;
@@ -36,6 +37,24 @@ export interface UpOptions {
   readonly progress: (line: string) => void;
 }
 
+/**
+ * A random base port for a cluster of `nodes` below the kernel's ephemeral port range (where the
+ * daemons' own outgoing connections take their ports: a cluster placed there can find a port taken
+ * between the check and the start). For tests and benchmarks that start clusters side by side.
+ */
+export function randomBasePort(nodes: number, random: () => number = Math.random): number {
+  let ephemeralLow = 32_768;
+  try {
+    const [low] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && low > 2_048) ephemeralLow = low;
+  } catch {
+    // Not Linux: keep the IANA default start of the ephemeral range.
+  }
+  const low = 10_000;
+  const high = Math.max(low + 2, ephemeralLow - 2 * nodes);
+  return low + 2 * Math.floor((random() * (high - low)) / 2);
+}
+
 export function portsOf(basePort: number, index: number): { listen: number; api: number } {
   return { listen: basePort + 2 * index, api: basePort + 2 * index + 1 };
 }
@@ -50,7 +69,8 @@ function portFree(port: number): Promise<boolean> {
 
 async function isLive(api: string): Promise<boolean> {
   try {
-    const res = await fetch(new URL('/health/live', api), { signal: AbortSignal.timeout(1_000) });
+    // Generous: twenty daemons starting at once on two cores can take a while to answer.
+    const res = await fetch(new URL('/health/live', api), { signal: AbortSignal.timeout(3_000) });
     await res.arrayBuffer();
     return res.ok;
   } catch {
@@ -92,7 +112,8 @@ export async function clusterUp(o: UpOptions): Promise<ClusterState> {
   ];
   try {
     for (const [i, n] of nodes.entries()) {
-      const args = [PEERCLOUD_SCRIPT, 'node', 'start', '--data-dir', n.dataDir, '--name', n.name, '--listen', n.listen, '--api', n.api.slice('http://'.length), ...common];
+      // The V8 flags come first, so every daemon starts with its small-heap settings (see daemon-tuning.ts).
+      const args = [...DAEMON_NODE_FLAGS, PEERCLOUD_SCRIPT, 'node', 'start', '--data-dir', n.dataDir, '--name', n.name, '--listen', n.listen, '--api', n.api.slice('http://'.length), ...common];
       if (i > 0) args.push('--join', seed, '--join-retry-interval-ms', '500');
       const fd = openSync(n.log, 'a');
       try {

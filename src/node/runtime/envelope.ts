@@ -6,7 +6,7 @@
  *   ROUND request:  u8 version | sender ref (8) | u8 n | n × rumor (8) | parts
  *   ROUND response: u8 version | u8 n | n × rumor (8) | parts
  *     parts = u8 count | count × (u8 protocol | u16 length | protocol message)
- *     protocol: 1 peer sampling, 2 aggregation, 3 ranking; each at most once per message
+ *     protocol: 1 peer sampling, 2 aggregation, 3 ranking, 4 T-Man; each at most once per message
  *
  * A *round* is one cycle's exchanges of every protocol with one peer, in one request: peer sampling
  * picks the peer (uniformly from its view), aggregation and ranking use the same one. Each protocol
@@ -30,10 +30,10 @@ import { CodecError } from '../../network/codec/errors.js';
 import { MAX_RUMORS_PER_MESSAGE } from './failure-rumors.js';
 
 export const MESSAGE_TYPES = Object.freeze({ hello: 1, round: 2, descriptors: 4 });
-export type GossipProtocolName = 'sampling' | 'aggregation' | 'ranking';
+export type GossipProtocolName = 'sampling' | 'aggregation' | 'ranking' | 'tman';
 
 /** Protocols in the order a round runs them; the wire id is the index + 1. */
-export const ROUND_PROTOCOLS: readonly GossipProtocolName[] = Object.freeze(['sampling', 'aggregation', 'ranking']);
+export const ROUND_PROTOCOLS: readonly GossipProtocolName[] = Object.freeze(['sampling', 'aggregation', 'ranking', 'tman']);
 
 /** One protocol's message in a round. */
 export interface RoundPart {

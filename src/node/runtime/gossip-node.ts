@@ -78,6 +78,8 @@ export interface GossipNodeOptions extends GossipProtocolSettings {
   readonly inputs: () => AggregatedInputs;
   /** What nodes are ranked by for slicing (default: all equal). The daemon uses cores × CPU score. */
   readonly capacity?: () => number;
+  /** The T-Man group (slice) this node is in now, 0 for none (default: always 0). */
+  readonly ringGroup?: () => number;
   readonly clock: Clock;
   readonly timers: Timers;
   readonly random: Random;
@@ -132,7 +134,7 @@ const RUMOR_TTL_MS = 60_000;
 const STRIKES_BEFORE_RUMOR = 2;
 
 /** The two rounds of a cycle (see the header). */
-const ROUND_GROUPS: readonly (readonly GossipProtocolName[])[] = Object.freeze([['sampling'], ['aggregation', 'ranking']]);
+const ROUND_GROUPS: readonly (readonly GossipProtocolName[])[] = Object.freeze([['sampling'], ['aggregation', 'ranking'], ['tman']]);
 
 /** Extra peer sampling rounds right after joining, at a fifth of the cycle period: a newcomer fills its view in about a second. */
 const BOOTSTRAP_ROUNDS = 4;
@@ -158,6 +160,7 @@ export class GossipNode {
   private readonly transport: Transport;
   private readonly log: Logger;
   private readonly timers: CycleTimer[];
+  private readonly services = new Map<number, (from: RemotePeer, payload: Uint8Array) => Promise<Uint8Array>>();
   /** Rounds in flight, by the first protocol of their group. */
   private readonly inFlight = new Set<GossipProtocolName>();
   private bootstrapLeft = 0;
@@ -187,13 +190,17 @@ export class GossipNode {
       // nodes would gossip a dead entry straight back.
       refused: (digest) => this.rumors.covers(digest, this.clock.now()),
     });
-    this.protocols = createGossipProtocols(options, options.inputs, options.random, options.capacity);
+    this.protocols = createGossipProtocols(options, options.inputs, options.random, this.directory, options.capacity);
     const views = this.protocols.sampling.views;
     this.directory.addReferences((visit) => {
       const n = views.size(LOCAL_HANDLE);
       for (let i = 0; i < n; i++) visit(views.peerAt(LOCAL_HANDLE, i));
     });
-    const limits = limitsForProtocols({ sampling: this.protocols.sampling.config, aggregation: this.protocols.aggregation.config });
+    const ring = this.protocols.tman.views;
+    this.directory.addReferences((visit) => {
+      for (const h of ring.peers(LOCAL_HANDLE)) visit(h);
+    });
+    const limits = limitsForProtocols({ sampling: this.protocols.sampling.config, aggregation: this.protocols.aggregation.config, tman: this.protocols.tman.config });
     this.codec = new PeerMessageCodec(new WireCodec(limits), this.directory);
     this.timers = ROUND_GROUPS.map((group) => new CycleTimer(options.cyclePeriodMs, options.cycleJitter, options.timers, options.random, () => this.startCycle(group)));
   }
@@ -231,6 +238,12 @@ export class GossipNode {
   private runRound(names: readonly GossipProtocolName[]): Promise<void> {
     const key = names[0];
     if (key === undefined) return Promise.resolve();
+    // T-Man builds the ring of this node's slice: nothing to do (and nothing sent) outside one.
+    if (key === 'tman') {
+      const group = this.options.ringGroup?.() ?? this.directory.groupOf(LOCAL_HANDLE);
+      if (group !== this.directory.groupOf(LOCAL_HANDLE)) this.directory.setGroup(LOCAL_HANDLE, group);
+      if (group === 0) return Promise.resolve();
+    }
     if (this.inFlight.has(key)) {
       this.stats.cyclesSkipped++;
       return Promise.resolve();
@@ -291,6 +304,61 @@ export class GossipNode {
     return out;
   }
 
+  /**
+   * Routes inbound requests of `type` (not one of the gossip types) to a service built on the
+   * gossip layer, e.g. slices. Its errors reach the caller as REMOTE_ERROR and count as rejected.
+   */
+  serve(type: number, handler: (from: RemotePeer, payload: Uint8Array) => Promise<Uint8Array>): void {
+    if (Object.values(MESSAGE_TYPES).includes(type as never) || type < 1 || type > 0xffff) throw new RangeError(`request type ${type} is taken or out of range`);
+    this.services.set(type, handler);
+  }
+
+  /**
+   * Puts this node in ring `group` (a slice; 0: none) and seeds the ring with `members` (the member
+   * list from the slice's owner): members we hold no descriptor of are greeted first (HELLO, their
+   * node id pinned). T-Man takes it from there and repairs the ring as members come and go.
+   */
+  async joinRing(group: number, members: readonly PeerAddress[]): Promise<void> {
+    if (this.directory.groupOf(LOCAL_HANDLE) !== group) this.directory.setGroup(LOCAL_HANDLE, group);
+    if (group === 0) return;
+    const handles: PeerHandle[] = [];
+    for (const m of members) {
+      if (m.nodeId === this.nodeId) continue;
+      let h = this.directory.handleOf(m.nodeId);
+      if (h === NO_PEER) {
+        try {
+          await this.hello(m);
+        } catch {
+          continue; // unreachable now: T-Man finds the others
+        }
+        h = this.directory.handleOf(m.nodeId);
+        if (h === NO_PEER) continue;
+      }
+      if (this.directory.groupOf(LOCAL_HANDLE) !== group) return; // left meanwhile
+      this.directory.setGroup(h, group);
+      handles.push(h);
+    }
+    if (handles.length > 0) this.protocols.tman.addDescriptors(LOCAL_HANDLE, handles, handles.map((h) => this.directory.keyOf(h)));
+  }
+
+  /** This node's ring neighbours in its slice (node ids), or nulls outside a slice. */
+  ringNeighbours(): { predecessor: string | null; successor: string | null } {
+    if (this.directory.groupOf(LOCAL_HANDLE) === 0) return { predecessor: null, successor: null };
+    const t = this.protocols.tman;
+    const id = (h: PeerHandle) => (h !== NO_PEER && this.directory.has(h) ? this.directory.nodeIdOf(h) : null);
+    return { predecessor: id(t.predecessor(LOCAL_HANDLE)), successor: id(t.successor(LOCAL_HANDLE)) };
+  }
+
+  /** Up to k random entries of the peer sampling view. */
+  randomPeers(k: number): ViewEntry[] {
+    const view = this.view();
+    for (let i = view.length - 1; i > 0; i--) {
+      const j = this.options.random.int(i + 1);
+      [view[i], view[j]] = [view[j], view[i]];
+    }
+    return view.slice(0, k);
+  }
+
   /** Whether `nodeId` is in the peer sampling view. */
   knows(nodeId: string): boolean {
     const h = this.directory.handleOf(nodeId);
@@ -346,7 +414,7 @@ export class GossipNode {
 
   private protocol(name: GossipProtocolName): ExchangeProtocol<unknown, unknown> {
     const p = this.protocols;
-    return (name === 'sampling' ? p.sampling : name === 'aggregation' ? p.aggregation : p.ranking) as ExchangeProtocol<unknown, unknown>;
+    return (name === 'sampling' ? p.sampling : name === 'aggregation' ? p.aggregation : name === 'ranking' ? p.ranking : p.tman) as ExchangeProtocol<unknown, unknown>;
   }
 
   private async round(names: readonly GossipProtocolName[]): Promise<void> {
@@ -568,6 +636,8 @@ export class GossipNode {
     if (from.nodeId === this.nodeId) throw new GossipRequestError('a node does not gossip with itself');
     if (type === MESSAGE_TYPES.hello) return this.answerHello(from, payload);
     if (type === MESSAGE_TYPES.descriptors) return this.answerFetch(payload);
+    const service = this.services.get(type);
+    if (service !== undefined) return service(from, payload);
     if (type !== MESSAGE_TYPES.round) throw new GossipRequestError(`unknown request type ${type}`);
     const envelope = decodeRequest(payload);
     this.hearRumors(envelope.rumors);

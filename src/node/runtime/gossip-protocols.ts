@@ -11,6 +11,8 @@ import { presetConfig } from '../../protocols/peer-sampling/config.js';
 import { PeerSampling } from '../../protocols/peer-sampling/peer-sampling.js';
 import { ViewTable } from '../../protocols/peer-sampling/view-table.js';
 import { RankEstimation } from '../../protocols/slicing/rank-estimation.js';
+import type { TManConfig } from '../../protocols/tman/config.js';
+import { type ProfileDirectory, TMan } from '../../protocols/tman/tman.js';
 import type { PeerSamplingProtocol } from '../config.js';
 import { LOCAL_HANDLE } from '../peer-directory.js';
 
@@ -33,7 +35,16 @@ export interface GossipProtocols {
   readonly sampling: PeerSampling;
   readonly aggregation: Aggregation;
   readonly ranking: RankEstimation;
+  /** One ring per slice: only run while this node is in a slice (its group in the directory). */
+  readonly tman: TMan;
 }
+
+/**
+ * T-Man in the daemon: slices are tens to thousands of nodes, seeded with the member list by the
+ * slice's owner, so a smaller view than the simulator's default is enough; ages and the failure
+ * memory make a ring repair itself within a few cycles after members die.
+ */
+export const DAEMON_TMAN: Partial<TManConfig> = Object.freeze({ viewSize: 20, messageSize: 10, psi: 2, randomSample: 10, failureMemory: 16, maxAge: 20, sampleAge: 10 });
 
 /**
  * Rank estimation in the daemon: samples come only from its own exchanges (a value each way),
@@ -58,7 +69,13 @@ export function aggregationConfig(epochLength: number, inputs: () => AggregatedI
 }
 
 /** `capacity`: the value nodes are ranked by (CPU capacity: cores × CPU score). */
-export function createGossipProtocols(settings: GossipProtocolSettings, inputs: () => AggregatedInputs, random: Random, capacity: () => number = () => 1): GossipProtocols {
+export function createGossipProtocols(
+  settings: GossipProtocolSettings,
+  inputs: () => AggregatedInputs,
+  random: Random,
+  profiles: ProfileDirectory,
+  capacity: () => number = () => 1,
+): GossipProtocols {
   const ps = settings.peerSampling;
   const samplingConfig = presetConfig(ps.protocol, ps.viewSize, ps.shuffleLength);
   const sampling = new PeerSampling(samplingConfig, random, new ViewTable(samplingConfig.viewSize, 1));
@@ -71,7 +88,10 @@ export function createGossipProtocols(settings: GossipProtocolSettings, inputs: 
   const ranking = new RankEstimation(sampling, (h) => (h === LOCAL_HANDLE ? finiteOr(capacity(), 0) : 0), random, DAEMON_RANKING);
   ranking.ensureCapacity(1);
   ranking.resetNode(LOCAL_HANDLE);
-  return { sampling, aggregation, ranking };
+  const tman = new TMan(sampling, profiles, random, DAEMON_TMAN);
+  tman.ensureCapacity(1);
+  tman.resetNode(LOCAL_HANDLE);
+  return { sampling, aggregation, ranking, tman };
 }
 
 function finiteOr(value: number, fallback: number): number {

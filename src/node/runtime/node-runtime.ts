@@ -18,6 +18,12 @@ import { IdentityError, type NodeIdentity, loadIdentity } from '../identity.js';
 import { type Logger, componentLogger, transportLogger } from '../logger.js';
 import { LanDiscovery } from '../discovery/lan-discovery.js';
 import { LOCAL_HANDLE } from '../peer-directory.js';
+import { authPolicyFromSettings } from '../../auth/policy.js';
+import { SliceMembership } from '../../slices/membership.js';
+import { loadMembership, saveMembership } from '../../slices/membership-store.js';
+import { SLICE_REQUEST_TYPE } from '../../slices/messages.js';
+import { SliceService } from '../../slices/slice-service.js';
+import { SliceApi } from '../../slices/slice-api.js';
 import { GossipNode } from './gossip-node.js';
 import { type JoinEntry, Joiner } from './joiner.js';
 import { loadPeers, savePeers } from './peer-store.js';
@@ -65,6 +71,7 @@ export class NodeRuntime {
     private readonly persistIntervalMs: number,
     /** LAN discovery, when enabled. */
     readonly discovery: LanDiscovery | null,
+    readonly slices: SliceService,
   ) {}
 
   get nodeId(): string {
@@ -120,6 +127,8 @@ export class NodeRuntime {
       });
       cleanups.push(() => monitor.close());
 
+      // The slice service is built on the gossip node; the node asks it for its ring group.
+      let ringGroup: () => number = () => 0;
       const node = new GossipNode({
         identity,
         transport,
@@ -130,6 +139,7 @@ export class NodeRuntime {
         cycleJitter: config.cycleJitter,
         inputs: () => monitor.current(),
         capacity: () => monitor.current().cores * monitor.current().cpuScore,
+        ringGroup: () => ringGroup(),
         clock,
         timers,
         random,
@@ -155,6 +165,10 @@ export class NodeRuntime {
         logger: componentLogger(log, 'join'),
         timeoutMs: Math.max(1_000, config.cyclePeriodMs * 5),
       });
+
+      const slices = startSlices(config, identity.nodeId, advertise, node, transport, monitor, clock, timers, log);
+      ringGroup = () => slices.agent.membership().state === 'member' ? (slices.agent.membership() as { slice: { group: number } }).slice.group : 0;
+      cleanups.push(async () => slices.stop());
 
       let discovery: LanDiscovery | null = null;
       if (config.discovery.multicast) {
@@ -195,7 +209,13 @@ export class NodeRuntime {
         slices: config.slicing.slices,
         addresses: () => ({ listen, advertise, api: apiAddress ?? config.api }),
       });
-      const api = await createApiServer(status, { host: config.api.host, port: config.api.port, logger: log, bodyLimit: config.limits.apiMaxBodyBytes });
+      const api = await createApiServer(status, {
+        host: config.api.host,
+        port: config.api.port,
+        logger: log,
+        bodyLimit: config.limits.apiMaxBodyBytes,
+        slices: { api: new SliceApi(slices, identity.nodeId, () => node.ringNeighbours()), policy: authPolicyFromSettings(config.auth) },
+      });
       try {
         apiAddress = await api.listen();
       } catch (err) {
@@ -205,7 +225,7 @@ export class NodeRuntime {
       cleanups.push(() => api.close());
 
       const persistIntervalMs = options.persistIntervalMs ?? Math.min(60_000, Math.max(2_000, 10 * config.cyclePeriodMs));
-      const runtime = new NodeRuntime(identity, config, transport, node, joiner, monitor, api, listen, advertise, log, timers, persistIntervalMs, discovery);
+      const runtime = new NodeRuntime(identity, config, transport, node, joiner, monitor, api, listen, advertise, log, timers, persistIntervalMs, discovery, slices);
       node.start();
       joiner.start();
       runtime.schedulePersist();
@@ -250,6 +270,7 @@ export class NodeRuntime {
       this.persistCancel?.();
       await this.api.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'));
       await this.discovery?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping LAN discovery failed'));
+      this.slices.stop();
       await this.joiner.stop();
       // Stop the cycles first; exchanges in flight end when the transport closes (CLOSED).
       const gossipStopped = this.node.stop();
@@ -261,4 +282,51 @@ export class NodeRuntime {
     })();
     return this.stopping;
   }
+}
+
+/**
+ * The slice service of a daemon: membership persisted in the data directory, calls and offers over
+ * the transport (request type SLICE_REQUEST_TYPE), candidates from the peer sampling view, the rank
+ * from the slicing service, the policy from the config.
+ */
+function startSlices(
+  config: Config,
+  nodeId: string,
+  advertise: HostPort,
+  node: GossipNode,
+  transport: TlsTransport,
+  monitor: AttributeMonitor,
+  clock: Clock,
+  timers: Timers,
+  log: Logger,
+): SliceService {
+  const slicesLog = componentLogger(log, 'slices');
+  const warn = (message: string) => slicesLog.warn(message);
+  const membership = new SliceMembership(() => clock.now(), loadMembership(config.dataDir, warn), (m) => saveMembership(config.dataDir, m, warn));
+  const policy = authPolicyFromSettings(config.auth);
+  const service = new SliceService({
+    self: { nodeId, host: advertise.host, port: advertise.port },
+    membership,
+    attributes: () => monitor.current(),
+    rank: () => node.protocols.ranking.estimatedRank(LOCAL_HANDLE),
+    policy: () => policy,
+    now: () => clock.now(),
+    timers,
+    randomPeers: (k) => node.randomPeers(k).map((e) => ({ nodeId: e.nodeId, host: e.address.host, port: e.address.port })),
+    networkSize: () => {
+      const a = node.protocols.aggregation;
+      const published = a.publishedCount(LOCAL_HANDLE);
+      return Number.isFinite(published) ? published : a.knownSize(LOCAL_HANDLE);
+    },
+    request: (to, bytes) => transport.request(to, SLICE_REQUEST_TYPE, bytes, { timeoutMs: 5_000 }),
+    logger: slicesLog,
+    leaseMs: config.slices.leaseMs,
+    ring: () => node.ringNeighbours(),
+    onMembers: (slice, members) => {
+      void node.joinRing(slice.group, members).catch((err: unknown) => slicesLog.warn({ error: (err as Error).message }, 'cannot seed the slice ring'));
+    },
+  });
+  node.serve(SLICE_REQUEST_TYPE, (from, payload) => service.handle(from.nodeId, payload));
+  service.start();
+  return service;
 }
