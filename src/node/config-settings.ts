@@ -21,6 +21,7 @@ import {
   hostPortKind,
   integerKind,
   userIdListKind,
+  secretKind,
   joinListKind,
   labelsKind,
   multicastGroupKind,
@@ -135,6 +136,12 @@ export const SETTINGS = {
     'Who may put this node in a slice: open (any user with a valid signature) or allow-list (only the users in auth.allowUsers).',
   ),
   'auth.allowUsers': setting(userIdListKind, [] as readonly string[], 'allow-user', 'User ids allowed by the allow-list policy (repeatable flag, comma-separated in the environment).', true),
+  'cloud.joinSecret': setting(
+    secretKind,
+    '',
+    'cloud-join-secret',
+    'A private cloud\'s shared secret: only nodes configured with the same secret can join or talk to each other. Prefer the environment variable or the config file (mode 0600) to the flag, which other users can see in the process list.',
+  ),
   'slices.leaseMs': setting(
     integerKind(3_000, 3_600_000, 'milliseconds'),
     30_000,

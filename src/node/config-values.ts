@@ -205,6 +205,18 @@ export function oneOfKind<const T extends string>(values: readonly T[]): Setting
 /** A node name: letters, digits, '.', '_' and '-', starting with a letter or digit, 1..63 characters. */
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/**
+ * A secret (the cloud's join secret): at least 16 characters; '' means none. Never shown: its
+ * formatted form, used in docs, --help and logs, only says whether it is set.
+ */
+export const secretKind: SettingKind<string> = {
+  expected: 'a secret of at least 16 characters (or empty for none)',
+  typeName: 'secret',
+  native: () => z.string().max(4096).refine((s) => s === '' || s.length >= 16, 'a secret needs at least 16 characters'),
+  text: () => z.string().max(4096).refine((s) => s === '' || s.length >= 16, 'a secret needs at least 16 characters'),
+  format: (v) => (v === '' ? '(none)' : '(set)'),
+};
+
 export const nodeNameKind: SettingKind<string> = {
   expected: "1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit",
   typeName: 'name',

@@ -62,6 +62,8 @@ export interface Config {
   /** Who may put this node in a slice. */
   readonly auth: { readonly policy: 'open' | 'allow-list'; readonly allowUsers: readonly string[] };
   readonly slices: { readonly leaseMs: number };
+  /** The private cloud's join secret ('' for an open cloud). */
+  readonly cloud: { readonly joinSecret: string };
   readonly log: { readonly level: LogLevel };
   readonly limits: { readonly maxConnections: number; readonly maxFrameBytes: number; readonly apiMaxBodyBytes: number };
   readonly attributes: { readonly refreshIntervalMs: number };
@@ -272,6 +274,7 @@ function assemble(v: SettingValues): Config {
     discovery: { multicast: v['discovery.multicast'], multicastGroup: v['discovery.multicastGroup'], intervalMs: v['discovery.intervalMs'] },
     auth: { policy: v['auth.policy'], allowUsers: v['auth.allowUsers'] },
     slices: { leaseMs: v['slices.leaseMs'] },
+    cloud: { joinSecret: v['cloud.joinSecret'] },
     log: { level: v['log.level'] },
     limits: { maxConnections: v['limits.maxConnections'], maxFrameBytes: v['limits.maxFrameBytes'], apiMaxBodyBytes: v['limits.apiMaxBodyBytes'] },
     attributes: { refreshIntervalMs: v['attributes.refreshIntervalMs'] },

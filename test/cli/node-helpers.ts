@@ -36,9 +36,10 @@ export interface Daemon {
 const children = new Set<ChildProcess>();
 
 /** Starts `peercloud node start` and resolves once it logged "node started". */
-export function startDaemon(dataDir: string, extraArgs: string[], timeoutMs = 15_000): Promise<Daemon> {
+export function startDaemon(dataDir: string, extraArgs: string[], timeoutMs = 15_000, env: NodeJS.ProcessEnv = {}): Promise<Daemon> {
   const child = spawn(process.execPath, [BIN, 'node', 'start', '--data-dir', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   children.add(child);
   const daemon: Daemon = { child, dataDir, nodeId: '', api: '', listen: '', lines: [], exited: undefined };

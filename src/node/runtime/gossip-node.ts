@@ -66,6 +66,7 @@ import {
   encodeResponse,
 } from './envelope.js';
 import { FailureRumors, retransmissions } from './failure-rumors.js';
+import type { CloudSecret } from './cloud-secret.js';
 import { type AggregatedInputs, type GossipProtocolSettings, type GossipProtocols, createGossipProtocols } from './gossip-protocols.js';
 
 export interface GossipNodeOptions extends GossipProtocolSettings {
@@ -80,6 +81,8 @@ export interface GossipNodeOptions extends GossipProtocolSettings {
   readonly capacity?: () => number;
   /** The T-Man group (slice) this node is in now, 0 for none (default: always 0). */
   readonly ringGroup?: () => number;
+  /** A private cloud's join secret: requests without its proof are refused (cloud-secret.ts). */
+  readonly cloudSecret?: CloudSecret;
   readonly clock: Clock;
   readonly timers: Timers;
   readonly random: Random;
@@ -349,6 +352,16 @@ export class GossipNode {
     return { predecessor: id(t.predecessor(LOCAL_HANDLE)), successor: id(t.successor(LOCAL_HANDLE)) };
   }
 
+  /**
+   * Sends a request to a node as this daemon (with the cloud membership proof when the cloud is
+   * private). Services built on the gossip node (slices) send through here too.
+   */
+  request(peer: PeerAddress, type: number, payload: Uint8Array, options: { timeoutMs?: number } = {}): Promise<Uint8Array> {
+    const secret = this.options.cloudSecret;
+    const body = secret ? secret.seal(this.nodeId, peer.nodeId, payload) : payload;
+    return this.transport.request(peer, type, body, { timeoutMs: options.timeoutMs ?? this.requestTimeoutMs });
+  }
+
   /** Up to k random entries of the peer sampling view. */
   randomPeers(k: number): ViewEntry[] {
     const view = this.view();
@@ -397,7 +410,7 @@ export class GossipNode {
 
   private async sendHello(peer: PeerAddress): Promise<Hello> {
     const own = this.directory.descriptorOf(LOCAL_HANDLE);
-    const answer = await this.transport.request(peer, MESSAGE_TYPES.hello, encodeHello(own.encoded), { timeoutMs: this.requestTimeoutMs });
+    const answer = await this.request(peer, MESSAGE_TYPES.hello, encodeHello(own.encoded), { timeoutMs: this.requestTimeoutMs });
     return decodeHello(answer);
   }
 
@@ -446,7 +459,7 @@ export class GossipNode {
       const payload = encodeRequest(this.directory.digestOf(LOCAL_HANDLE), this.rumors.takeForMessage(this.clock.now()), encodeParts(parts));
       let bytes: Uint8Array;
       try {
-        bytes = await this.transport.request(address, MESSAGE_TYPES.round, payload, { timeoutMs: this.requestTimeoutMs });
+        bytes = await this.request(address, MESSAGE_TYPES.round, payload, { timeoutMs: this.requestTimeoutMs });
       } catch (err) {
         this.failRound(requests, peer, err);
         return;
@@ -587,7 +600,7 @@ export class GossipNode {
     for (const r of refs) if (wanted.size < MAX_FETCH) wanted.set(digestKey(r), r);
     let answer: Uint8Array;
     try {
-      answer = await this.transport.request(from, MESSAGE_TYPES.descriptors, encodeFetchRequest([...wanted.values()]), { timeoutMs: this.requestTimeoutMs });
+      answer = await this.request(from, MESSAGE_TYPES.descriptors, encodeFetchRequest([...wanted.values()]), { timeoutMs: this.requestTimeoutMs });
     } catch (err) {
       this.stats.fetchesFailed++;
       throw err;
@@ -632,8 +645,10 @@ export class GossipNode {
     }
   }
 
-  private async answer(from: RemotePeer, type: number, payload: Uint8Array): Promise<Uint8Array> {
+  private async answer(from: RemotePeer, type: number, sealed: Uint8Array): Promise<Uint8Array> {
     if (from.nodeId === this.nodeId) throw new GossipRequestError('a node does not gossip with itself');
+    // A private cloud answers its members only; nothing else is even decoded.
+    const payload = this.options.cloudSecret ? this.options.cloudSecret.open(from.nodeId, this.nodeId, sealed) : sealed;
     if (type === MESSAGE_TYPES.hello) return this.answerHello(from, payload);
     if (type === MESSAGE_TYPES.descriptors) return this.answerFetch(payload);
     const service = this.services.get(type);

@@ -110,6 +110,9 @@ export class Joiner {
           { target: `${target.nodeId}@${where}`, error: err.message },
           `refusing join target ${where}: it proved a different key than node id ${target.nodeId}`,
         );
+      } else if (err instanceof TransportError && err.code === 'REMOTE_ERROR') {
+        // It answered but refused us (e.g. a private cloud whose join secret we lack): say why.
+        logger.warn({ target: where, error: err.message }, `join target ${where} refused us`);
       } else {
         logger.debug({ target: where, error: err instanceof Error ? err.message : String(err) }, 'join target failed');
       }

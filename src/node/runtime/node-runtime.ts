@@ -25,6 +25,7 @@ import { SLICE_REQUEST_TYPE } from '../../slices/messages.js';
 import { SliceService } from '../../slices/slice-service.js';
 import { SliceApi } from '../../slices/slice-api.js';
 import { GossipNode } from './gossip-node.js';
+import { CloudSecret } from './cloud-secret.js';
 import { type JoinEntry, Joiner } from './joiner.js';
 import { loadPeers, savePeers } from './peer-store.js';
 import { RuntimeStatus } from './status-source.js';
@@ -140,6 +141,7 @@ export class NodeRuntime {
         inputs: () => monitor.current(),
         capacity: () => monitor.current().cores * monitor.current().cpuScore,
         ringGroup: () => ringGroup(),
+        ...(config.cloud.joinSecret !== '' ? { cloudSecret: new CloudSecret(config.cloud.joinSecret) } : {}),
         clock,
         timers,
         random,
@@ -318,7 +320,7 @@ function startSlices(
       const published = a.publishedCount(LOCAL_HANDLE);
       return Number.isFinite(published) ? published : a.knownSize(LOCAL_HANDLE);
     },
-    request: (to, bytes) => transport.request(to, SLICE_REQUEST_TYPE, bytes, { timeoutMs: 5_000 }),
+    request: (to, bytes) => node.request(to, SLICE_REQUEST_TYPE, bytes, { timeoutMs: 5_000 }),
     logger: slicesLog,
     leaseMs: config.slices.leaseMs,
     ring: () => node.ringNeighbours(),
