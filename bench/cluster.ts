@@ -85,6 +85,7 @@ interface Scenario {
 interface Idle {
   cpuPercent: number;
   rssMiB: number;
+  privateMiB: number;
   bytesOutPerS: number;
   bytesInPerS: number;
   framesOutPerS: number;
@@ -152,8 +153,8 @@ function procCpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]); // utime + stime (fields 14 and 15 of stat)
 }
 
-function procRssKiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function procStatusKiB(pid: number, field: 'VmRSS' | 'RssAnon'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : Number.NaN;
 }
 
@@ -176,12 +177,15 @@ async function measureIdle(state: ClusterState, seconds: number): Promise<Idle> 
   const cpu1 = nodes.map((n) => procCpuTicks(n.pid!));
   const elapsed = (performance.now() - t0) / 1000;
   const c1 = await Promise.all(nodes.map((n) => transportCounters(n.api)));
-  const rss = nodes.map((n) => procRssKiB(n.pid!) / 1024);
+  const rss = nodes.map((n) => procStatusKiB(n.pid!, 'VmRSS') / 1024);
+  // Private memory: RSS minus the node binary's code pages, which every daemon shares.
+  const anon = nodes.map((n) => procStatusKiB(n.pid!, 'RssAnon') / 1024);
   const per = (f: (a: NonNullable<(typeof c0)[number]>, b: NonNullable<(typeof c0)[number]>) => number) =>
     median(nodes.map((_, i) => (c0[i] && c1[i] ? f(c0[i]!, c1[i]!) / elapsed : Number.NaN)).filter((x) => Number.isFinite(x)));
   return {
     cpuPercent: median(cpu0.map((c, i) => ((cpu1[i] - c) / TICKS_PER_S / elapsed) * 100)),
     rssMiB: median(rss),
+    privateMiB: median(anon),
     bytesOutPerS: per((a, b) => b.out - a.out),
     bytesInPerS: per((a, b) => b.in - a.in),
     framesOutPerS: per((a, b) => b.framesOut - a.framesOut),
@@ -287,14 +291,14 @@ async function runClusterBench(args: string[]): Promise<number> {
       ...o.kills.map((p) => `${detect(p)}${serf && (p === 10 || p === 50) ? ` (${p === 10 ? serf.detect10 : serf.detect50})` : ''}`),
       mine.every((s) => s.connectedAfterKill !== false) ? 'yes' : 'NO',
       idle ? fmt(idle.cpuPercent, 2) : '—',
-      idle ? fmt(idle.rssMiB, 0) : '—',
+      idle ? `${fmt(idle.rssMiB, 0)} / ${fmt(idle.privateMiB, 0)}` : '—',
       idle ? `${fmt(idle.bytesOutPerS, 0)} / ${fmt(idle.bytesInPerS, 0)}` : '—',
       idle ? fmt(idle.framesOutPerS, 1) : '—',
     ]);
   }
   process.stdout.write(
     `${formatTable(
-      ['N', 'join s (Serf)', 'size ±5% s', ...o.kills.map((p) => `detect ${p}% s (Serf)`), 'connected', 'idle CPU %', 'RSS MiB', 'bytes/s out / in', 'frames/s out'],
+      ['N', 'join s (Serf)', 'size ±5% s', ...o.kills.map((p) => `detect ${p}% s (Serf)`), 'connected', 'idle CPU %', 'RSS / private MiB', 'bytes/s out / in', 'frames/s out'],
       rows,
     )}\n`,
   );

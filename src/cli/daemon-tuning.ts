@@ -2,35 +2,48 @@
  * V8 settings for the long-running daemon (`peercloud node start`), chosen for a small resident
  * set: a peercloud node is a guest on its owner's machine, and issue 3 budgets 60 MiB per daemon.
  *
- * Measured on the idle nodes of a 20-node local cluster (1 s cycle, Node 20, /proc/PID/status
- * VmRSS 30 s after `cluster up`):
+ * Measured on the idle nodes of a 20-node local cluster (1 s cycle, Node 20, 2 cores, median
+ * /proc/PID/status VmRSS 30 s after `cluster up`; the default node settings gave ~100-130 MiB):
  *
  * - `--max-semi-space-size=1`: V8 grows the young generation up to 2 × 16 MiB while modules load
  *   and keeps it committed until its memory reducer notices the process is idle (a minute or more,
  *   and the gossip traffic of a busy node may never let it). Capped at 1 MiB per semi-space it
  *   costs ~2 MiB instead of up to 32 MiB; the daemon's few allocations per cycle do not notice.
  * - `--no-opt` (no TurboFan): the optimizing compiler ran during start-up (parsers, schema
- *   compilers) and left ~10 MiB behind — its code pages in the node binary, its zone memory in
+ *   compilers) and left ~10 MiB behind: its code pages in the node binary, its zone memory in
  *   the compiler threads' malloc arenas, optimized code. The daemon does little JavaScript work
- *   per cycle; the interpreter and the Sparkplug baseline compiler are plenty, and TLS, hashing
- *   and signatures run in native code either way.
- * - `--max-old-space-size=256`: a safety cap (a leak ends the process instead of the machine's
- *   memory) that also makes V8 size its old generation for a small heap (growth factor ~1.3
- *   instead of up to 4), which keeps less garbage between full collections. The live heap of a
- *   daemon is ~20 MiB, whatever the network size (views are bounded).
+ *   per cycle; the interpreter and the Sparkplug baseline compiler are plenty (idle CPU went down,
+ *   0.9 % → 0.4 % of a core, with less GC work), and TLS, hashing and signatures are native code.
+ * - `--max-old-space-size=256`: a safety cap (a leak ends the process instead of eating the
+ *   machine's memory) that also makes V8 size its old generation for a small heap (growth factor
+ *   ~1.3 instead of up to 4), so less garbage waits between full collections. The live heap of a
+ *   daemon is ~20 MiB whatever the network size (views and tables are bounded).
+ * - `--optimize-for-size`, `--single-threaded-gc`, `--v8-pool-size=1`: V8's memory-over-speed
+ *   heuristics, and no GC helper threads (each keeps a malloc arena and a stack): ~2 MiB together.
+ *   A full collection of the ~20 MiB heap then pauses the main thread 3-10 ms (--trace-gc), the
+ *   incremental marking before it running in sub-millisecond steps.
  *
- * Not used: `--jitless`/`--lite-mode` would save a little more but remove WebAssembly, which
- * Node's own fetch() needs.
+ * Not used: `--jitless`/`--lite-mode` remove WebAssembly, which Node's own fetch() needs;
+ * `--no-sparkplug` saves ~2 MiB more but leaves only the interpreter, a bet against any future
+ * CPU-heavy path in the daemon.
  */
 import { setFlagsFromString } from 'node:v8';
 
 /** The flags `peercloud cluster up` (and any supervisor that can) starts `node` with, before the script. */
-export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--max-old-space-size=256', '--no-opt'];
+export const DAEMON_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=1',
+  '--max-old-space-size=256',
+  '--no-opt',
+  '--optimize-for-size',
+  '--single-threaded-gc',
+  '--v8-pool-size=1',
+];
 
 /** What {@link tuneDaemonProcess} did: each setting applied at run time or left as the launcher chose. */
 export interface DaemonTuning {
   readonly youngGeneration: 'applied' | 'given';
   readonly optimizingCompiler: 'applied' | 'given';
+  readonly optimizeForSize: 'applied' | 'given';
 }
 
 function givenFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
@@ -38,22 +51,32 @@ function givenFlags(execArgv: readonly string[], nodeOptions: string | undefined
 }
 
 /**
- * Gives a daemon started without {@link DAEMON_NODE_FLAGS} (a plain `peercloud node start`) the two
- * of them that V8 reads when it uses them rather than when the heap is set up, so they still work
- * once the process runs (Node 20 cannot re-exec itself without leaving a second process behind):
- * no TurboFan, and a young generation that never grows past its initial size (growth factor 1,
- * the run-time equivalent of a small --max-semi-space-size). The old-generation cap cannot be set
- * this late; that one only a launcher can give. A setting the process was started with (on the
- * command line or in NODE_OPTIONS, e.g. `--opt` to get TurboFan back) is left alone.
+ * Gives a daemon started without {@link DAEMON_NODE_FLAGS} (a plain `peercloud node start`) those
+ * of them that V8 consults each time it decides, rather than once when the heap is set up, so they
+ * still work once the process runs (Node 20 cannot re-exec itself without leaving a second process
+ * behind): no TurboFan; a young generation that never grows past its initial size (growth factor
+ * 1, the run-time equivalent of a small --max-semi-space-size); the memory-over-speed heuristics
+ * (`--optimize-for-size`, which also keeps the old generation from growing far past the live heap).
+ * The old-generation cap and the GC threads cannot be changed this late (switching
+ * `--single-threaded-gc` on in a running process crashes V8): only a launcher can give those.
+ * Measured on one idle daemon: ~125 MiB without any of this, ~68 MiB with it, ~67 MiB with all
+ * of DAEMON_NODE_FLAGS on the command line.
  *
- * Call it before the daemon's modules load: most of TurboFan's cost is start-up work.
+ * A setting the process was started with (on the command line or in NODE_OPTIONS, e.g. `--opt`
+ * to get TurboFan back) is left alone. Call it before the daemon's modules load: most of
+ * TurboFan's and the young generation's cost is start-up work.
  */
 export function tuneDaemonProcess(execArgv: readonly string[] = process.execArgv, nodeOptions: string | undefined = process.env.NODE_OPTIONS): DaemonTuning {
   const given = givenFlags(execArgv, nodeOptions);
   const has = (...names: string[]) => given.some((f) => names.some((n) => f === n || f.startsWith(`${n}=`)));
-  const youngGiven = has('--max-semi-space-size', '--semi-space-growth-factor');
-  const optGiven = has('--opt', '--no-opt', '--turbofan', '--no-turbofan', '--jitless');
-  if (!youngGiven) setFlagsFromString('--semi-space-growth-factor=1');
-  if (!optGiven) setFlagsFromString('--no-opt');
-  return { youngGeneration: youngGiven ? 'given' : 'applied', optimizingCompiler: optGiven ? 'given' : 'applied' };
+  const apply = (alreadyGiven: boolean, flag: string): 'applied' | 'given' => {
+    if (alreadyGiven) return 'given';
+    setFlagsFromString(flag);
+    return 'applied';
+  };
+  return {
+    youngGeneration: apply(has('--max-semi-space-size', '--semi-space-growth-factor'), '--semi-space-growth-factor=1'),
+    optimizingCompiler: apply(has('--opt', '--no-opt', '--turbofan', '--no-turbofan', '--jitless'), '--no-opt'),
+    optimizeForSize: apply(has('--optimize-for-size', '--no-optimize-for-size'), '--optimize-for-size'),
+  };
 }

@@ -1,0 +1,91 @@
+/**
+ * What a daemon loads decides most of its resident memory (every ES module stays in the heap for
+ * good): `peercloud node start` must not load the simulator and its plotting libraries, nor
+ * TypeBox (the API's schemas are literals), and prom-client only once /metrics is scraped.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { buildProgram } from '../../src/cli/main.js';
+import { type Daemon, killAll, runCli, startDaemon, waitExit } from './node-helpers.js';
+
+/** Module hooks (they run on the loader thread) appending every loaded URL to `out`. */
+const HOOKS = `
+import { appendFileSync } from 'node:fs';
+let out;
+export function initialize(data) { out = data.out; }
+export async function load(url, context, next) {
+  const result = await next(url, context);
+  appendFileSync(out, url + '\\n');
+  return result;
+}
+`;
+
+const REGISTER = (hooks: string, out: string) => `
+import { register } from 'node:module';
+register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { out: ${JSON.stringify(out)} } });
+`;
+
+function loaded(out: string): string[] {
+  return readFileSync(out, 'utf8').split('\n').filter(Boolean);
+}
+
+const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
+
+describe('modules a daemon loads', () => {
+  let dir: string;
+  let out: string;
+  let daemon: Daemon;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'peercloud-modules-'));
+    const hooks = join(dir, 'hooks.mjs');
+    const register = join(dir, 'register.mjs');
+    out = join(dir, 'loaded.txt');
+    writeFileSync(hooks, HOOKS);
+    writeFileSync(register, REGISTER(hooks, out));
+    writeFileSync(out, '');
+    const init = await runCli(['init', '--data-dir', join(dir, 'node')]);
+    assert.equal(init.code, 0, init.stderr);
+    daemon = await startDaemon(join(dir, 'node'), [], 30_000, { NODE_OPTIONS: `--import ${pathToFileURL(register).href}` });
+  });
+
+  after(async () => {
+    await killAll();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('node start loads none of the simulator, vega, TypeBox or prom-client', () => {
+    const urls = loaded(out);
+    assert.ok(urls.some((u) => u.endsWith('/dist/src/node/runtime/node-runtime.js')), 'the hooks saw the daemon load');
+    const packages = new Set(urls.map(packageOf).filter((p) => p !== undefined));
+    for (const heavy of ['vega', 'vega-lite', 'typebox', 'prom-client']) assert.ok(!packages.has(heavy), `${heavy} was loaded`);
+    assert.deepEqual(urls.filter((u) => u.includes('/dist/src/simulator/')), []);
+    assert.deepEqual(urls.filter((u) => u.includes('/dist/src/cli/commands/') && !/\/(node|cli-error)\.js$/.test(u)), []);
+  });
+
+  it('the first /metrics scrape loads prom-client and answers', async () => {
+    const res = await fetch(new URL('/metrics', daemon.api), { signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /^peercloud_process_cpu_seconds_total /m);
+    assert.ok(loaded(out).some((u) => packageOf(u) === 'prom-client'), 'prom-client loaded by the scrape');
+    daemon.child.kill('SIGTERM');
+    assert.equal((await waitExit(daemon)).code, 0);
+  });
+});
+
+describe('the program a command line needs', () => {
+  it('`node start` builds only the node command; no command builds all of them, in order', async () => {
+    const names = (p: Awaited<ReturnType<typeof buildProgram>>) => p.commands.map((c) => c.name());
+    assert.deepEqual(names(await buildProgram(['node', 'peercloud', 'node', 'start', '--data-dir', 'x'])), ['node']);
+    assert.deepEqual(names(await buildProgram(['node', 'peercloud', 'peers', '--json'])), ['status', 'peers', 'network']);
+    const all = names(await buildProgram());
+    for (const expected of ['sim', 'demo', 'init', 'node', 'cluster', 'status', 'peers', 'network']) assert.ok(all.includes(expected), `${expected} in ${all.join(', ')}`);
+    assert.deepEqual(all.slice(0, 5), ['sim', 'demo', 'init', 'node', 'cluster']);
+    assert.deepEqual(names(await buildProgram(['node', 'peercloud', '--help'])), all);
+    assert.deepEqual(names(await buildProgram(['node', 'peercloud', 'nod'])), all);
+  });
+});
