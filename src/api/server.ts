@@ -19,6 +19,7 @@ import { clip, errorBody, handleClientError, sendError, toErrorResponse } from '
 import { createApiMetrics } from './metrics.js';
 import { registerRoutes } from './routes.js';
 import { registerSliceRoutes } from './slice-routes.js';
+import { registerMonitorRoutes } from './monitor-routes.js';
 import type { SliceApi } from '../slices/slice-api.js';
 import type { AuthPolicy } from '../auth/policy.js';
 import { registerSignedRequestAuth } from '../auth/fastify-auth.js';
@@ -114,6 +115,13 @@ export async function createApiServer(source: NodeStatusSource, options: ApiServ
   if (options.slices) registerSignedRequestAuth(app, { policy: options.slices.policy });
   registerRoutes(app, source, metrics, () => app.swagger());
   if (options.slices) registerSliceRoutes(app, options.slices.api);
+  const sliceApi = options.slices?.api;
+  registerMonitorRoutes(app, { status: source, membership: sliceApi && (() => sliceApi.membership()) });
+  // A request still running when close() starts would otherwise keep its keep-alive connection
+  // open until the keep-alive timeout (72 s): tell every response sent while closing to close.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing !== undefined) reply.header('connection', 'close');
+  });
   await app.ready();
 
   let address: HostPort | undefined;

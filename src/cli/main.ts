@@ -41,6 +41,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
     names: ['run-instances', 'add-instances', 'terminate-instances', 'describe-instances'],
     load: async () => (await import('./commands/slice.js')).instanceCommands(),
   },
+  { names: ['monitor-instances', 'unmonitor-instances'], load: async () => (await import('./commands/monitor.js')).monitorCommands() },
 ];
 
 /**

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { API_ROUTES } from '../../src/api/routes.js';
 import { type Running, request, startServer } from './helpers.js';
+import { MONITOR_ROUTES } from '../../src/api/monitor-routes.js';
 
 interface Operation {
   summary?: string;
@@ -40,7 +41,7 @@ describe('OpenAPI document', () => {
   });
 
   it('lists every route with GET, a summary and a JSON schema for its success response', () => {
-    const expected = API_ROUTES.map((p) => p.replace(/:(\w+)/g, '{$1}')).sort();
+    const expected = [...API_ROUTES, ...MONITOR_ROUTES].map((p) => p.replace(/:(\w+)/g, '{$1}')).sort();
     assert.deepEqual(Object.keys(doc.paths).sort(), expected);
     for (const [path, item] of Object.entries(doc.paths)) {
       assert.deepEqual(Object.keys(item), ['get'], `${path} documents only GET (the 405 handlers are hidden)`);
@@ -49,7 +50,7 @@ describe('OpenAPI document', () => {
       const ok = op.responses['200'];
       assert.ok(ok, `${path} documents 200`);
       assert.ok(ok.description && ok.description !== 'Default Response', `${path} 200 is described`);
-      const media = ok.content?.['application/json'] ?? ok.content?.['text/plain'];
+      const media = ok.content?.['application/json'] ?? ok.content?.['text/plain'] ?? ok.content?.['text/event-stream'];
       assert.ok(media?.schema, `${path} 200 has a schema`);
     }
   });
