@@ -322,7 +322,12 @@ export class GossipNode {
    * node id pinned). T-Man takes it from there and repairs the ring as members come and go.
    */
   async joinRing(group: number, members: readonly PeerAddress[]): Promise<void> {
-    if (this.directory.groupOf(LOCAL_HANDLE) !== group) this.directory.setGroup(LOCAL_HANDLE, group);
+    if (this.directory.groupOf(LOCAL_HANDLE) !== group) {
+      this.directory.setGroup(LOCAL_HANDLE, group);
+      // T-Man would notice the new group only at its next step and empty its view then, throwing
+      // the seed below away: start its view over now.
+      this.protocols.tman.resetNode(LOCAL_HANDLE);
+    }
     if (group === 0) return;
     const handles: PeerHandle[] = [];
     for (const m of members) {
@@ -341,7 +346,20 @@ export class GossipNode {
       this.directory.setGroup(h, group);
       handles.push(h);
     }
-    if (handles.length > 0) this.protocols.tman.addDescriptors(LOCAL_HANDLE, handles, handles.map((h) => this.directory.keyOf(h)));
+    if (handles.length === 0) return;
+    // T-Man keeps only the m best of a seed: give it our nearest members on the ring first,
+    // successors and predecessors alternately, so the exact ring is there from the first cycle
+    // (everyone gets the owner's list in the same order; its first m would be nobody's neighbours).
+    const own = this.directory.keyOf(LOCAL_HANDLE);
+    const RING = 2 ** 32;
+    const after = (h: PeerHandle) => (this.directory.keyOf(h) - own + RING) % RING;
+    const successors = [...handles].sort((a, b) => after(a) - after(b));
+    const ordered: PeerHandle[] = [];
+    for (let i = 0, j = successors.length - 1; i <= j; i++, j--) {
+      ordered.push(successors[i]);
+      if (j !== i) ordered.push(successors[j]);
+    }
+    this.protocols.tman.addDescriptors(LOCAL_HANDLE, ordered, ordered.map((h) => this.directory.keyOf(h)));
   }
 
   /** This node's ring neighbours in its slice (node ids), or nulls outside a slice. */

@@ -5,4 +5,5 @@ import './slicing.js';
 import './tman.js';
 import './aggregation.js';
 import './count.js';
+import './slices.js';
 import './suite.js';

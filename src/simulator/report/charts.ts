@@ -30,6 +30,10 @@ const plots: Record<string, MetricPlot[]> = {
     { file: 'largest-cluster.svg', title: 'Largest connected cluster', metrics: ['largestCluster'], yLabel: 'fraction of live nodes', yScale: 'linear' },
   ],
   tman: [{ file: 'missing-links.svg', title: 'Missing target (ring) links', metrics: ['missingLinks'], yLabel: 'missing links', yScale: 'log' }],
+  slices: [
+    { file: 'slice-members.svg', title: 'Slice members (live nodes in a slice, by their own account)', metrics: ['members'], yLabel: 'members', yScale: 'linear' },
+    { file: 'ring-neighbours.svg', title: 'Members whose ring neighbours are not live members of their slice / not their true neighbours', metrics: ['ringBad', 'ringWrong'], yLabel: 'members', yScale: 'log' },
+  ],
   slicing: [
     { file: 'gdm.svg', title: 'Global disorder measure (GDM)', metrics: ['gdm'], yLabel: 'GDM', yScale: 'log' },
     { file: 'sdm.svg', title: 'Slice disorder measure (SDM)', metrics: ['sdm'], yLabel: 'SDM', yScale: 'log' },
