@@ -6,9 +6,10 @@
 import type { Benchmark } from './benchmark.js';
 import { clusterBenchmark } from './cluster.js';
 import { simBenchmark } from './sim.js';
+import { slicesBenchmark } from './slices.js';
 import { transportBenchmark } from './transport.js';
 
-const benchmarks: Benchmark[] = [simBenchmark, transportBenchmark, clusterBenchmark];
+const benchmarks: Benchmark[] = [simBenchmark, transportBenchmark, clusterBenchmark, slicesBenchmark];
 
 function usage(): string {
   const lines = ['usage: npm run bench -- <benchmark> [options]', '', 'benchmarks:'];

@@ -42,7 +42,7 @@ export interface SliceOwnerOptions {
   readonly networkSize: () => number;
   readonly logger: Logger;
   readonly timers: { schedule(fn: () => void, ms: number): () => void };
-  /** Lease of members (default 30 s); renewed every third of it. */
+  /** Lease of members (default 30 s); renewed every third of it, a missed renewal retried after min(a sixth, 1 s). */
   readonly leaseMs?: number;
   /** How long offers are collected at most (default 1.5 s). */
   readonly windowMs?: number;
@@ -54,7 +54,7 @@ export interface SliceMember {
   readonly host: string;
   readonly port: number;
   readonly since: number;
-  /** Renewals in a row that failed (the member is dropped after 2). */
+  /** Renewals in a row that failed (the member is dropped after FAILURES_BEFORE_DROP). */
   failures: number;
   /** Its ring neighbours as it reported them at the last renewal. */
   ring?: { predecessor: string | null; successor: string | null };
@@ -92,6 +92,15 @@ export class SliceNotFoundError extends Error {
   }
 }
 
+/** Renewals in a row a member may miss before it is dropped (the second comes retryMs after the first). */
+const FAILURES_BEFORE_DROP = 2;
+/** How long the owner lets drops gather before it refills and sends the new member list. */
+const CHANGE_SETTLE_MS = 50;
+
+function memberList(slice: OwnedSlice): SliceAddress[] {
+  return [...slice.members.values()].map((m) => ({ nodeId: m.nodeId, host: m.host, port: m.port }));
+}
+
 interface Collector {
   readonly available: OfferMessage[];
   busy: number;
@@ -105,13 +114,24 @@ export class SliceOwner {
   private readonly leaseMs: number;
   private readonly windowMs: number;
   private readonly fanout: number;
+  private readonly renewMs: number;
+  private readonly retryMs: number;
   private cancelRenew: (() => void) | undefined;
+  /** One-off timers (renewal retries, change handling), cancelled on stop. */
+  private readonly pending = new Set<() => void>();
+  /** Members with a renewal in flight. */
+  private readonly renewing = new Set<SliceMember>();
+  /** Slices with a change (drop) waiting to be handled, and slices being refilled. */
+  private readonly changed = new Set<OwnedSlice>();
+  private readonly refilling = new Set<OwnedSlice>();
   private stopped = false;
 
   constructor(private readonly o: SliceOwnerOptions) {
     this.leaseMs = o.leaseMs ?? 30_000;
     this.windowMs = o.windowMs ?? 1_500;
     this.fanout = o.fanout ?? 4;
+    this.renewMs = this.leaseMs / 3;
+    this.retryMs = Math.min(this.renewMs / 2, 1_000);
   }
 
   start(): void {
@@ -121,6 +141,8 @@ export class SliceOwner {
   stop(): void {
     this.stopped = true;
     this.cancelRenew?.();
+    for (const cancel of this.pending) cancel();
+    this.pending.clear();
     for (const c of this.collectors.values()) c.wake?.();
   }
 
@@ -292,45 +314,117 @@ export class SliceOwner {
 
   // ---- leases ---------------------------------------------------------------------------------------
 
+  /**
+   * Every third of the lease each slice's members are renewed. The timer does not wait for the
+   * renewals it started, and each member is renewed on its own: a member whose renewal hangs (a
+   * frozen machine: the request only times out after seconds) must not hold back the others, whose
+   * leases would run out meanwhile (with a 3 s lease, one 5 s timeout used to cost every member its
+   * lease). A slice short of its target (keepSize) tries again to refill at each tick.
+   */
   private scheduleRenew(): void {
     if (this.stopped) return;
     this.cancelRenew = this.o.timers.schedule(() => {
-      void this.renewAll().finally(() => this.scheduleRenew());
-    }, this.leaseMs / 3);
+      for (const slice of this.slices.values()) {
+        void this.renewSlice(slice);
+        if (slice.spec.keepSize && slice.members.size < slice.target) this.membersChanged(slice);
+      }
+      this.scheduleRenew();
+    }, this.renewMs);
   }
 
-  private async renewAll(): Promise<void> {
-    for (const slice of [...this.slices.values()]) {
-      await this.renewSlice(slice);
-      const missing = slice.target - slice.members.size;
-      if (slice.spec.keepSize && missing > 0 && this.slices.get(slice.ref.name) === slice) {
-        const got = await this.allocate(slice, missing, { nodes: missing });
-        for (const m of got.confirmed) slice.members.set(m.nodeId, m);
-        if (got.confirmed.length > 0) {
-          this.o.logger.info({ slice: slice.ref.name, added: got.confirmed.length }, 'replaced members that left');
-          await this.renewSlice(slice);
-        }
+  /**
+   * Renews every member's lease with the member list (the ring's seed), skipping members whose
+   * previous renewal is still under way; resolves when the renewals started here have ended. A
+   * member that refuses is dropped at once; one that cannot be reached is asked again after retryMs
+   * and dropped if it fails again.
+   */
+  async renewSlice(slice: OwnedSlice): Promise<void> {
+    const members = memberList(slice);
+    await Promise.all([...slice.members.values()].map((m) => this.renewMember(slice, m, members)));
+  }
+
+  private async renewMember(slice: OwnedSlice, m: SliceMember, members: readonly SliceAddress[]): Promise<void> {
+    if (this.renewing.has(m) || slice.members.get(m.nodeId) !== m) return;
+    this.renewing.add(m);
+    let reply: SliceMessage | null = null;
+    try {
+      reply = await this.send(m, { v: SLICE_MESSAGE_VERSION, kind: 'renew', sliceId: slice.ref.sliceId, leaseMs: this.leaseMs, members: [...members] });
+    } catch {
+      reply = null;
+    } finally {
+      this.renewing.delete(m);
+    }
+    if (reply !== null) {
+      if (reply.kind === 'reply' && reply.ok) {
+        m.failures = 0;
+        if (reply.ring) m.ring = reply.ring;
+      } else {
+        this.drop(slice, m, 'refused its lease renewal'); // it left: lease ran out, restarted, deleted
       }
+      return;
+    }
+    if (++m.failures >= FAILURES_BEFORE_DROP) {
+      this.drop(slice, m, `unreachable ${m.failures} times in a row`);
+      return;
+    }
+    // Once more soon rather than a whole period later: a dead member is dropped (and, with
+    // keepSize, replaced) about retryMs after its first missed renewal, while a single lost request
+    // on a busy machine costs nothing.
+    this.later(() => {
+      if (this.slices.get(slice.ref.name) === slice) void this.renewMember(slice, m, memberList(slice));
+    }, this.retryMs);
+  }
+
+  /** Takes `m` out of the slice, tells it (it may be alive after all), and lets the others know. */
+  private drop(slice: OwnedSlice, m: SliceMember, why: string): void {
+    if (slice.members.get(m.nodeId) !== m) return;
+    slice.members.delete(m.nodeId);
+    this.o.logger.info({ slice: slice.ref.name, member: m.nodeId, why }, 'member dropped from the slice');
+    void this.send(m, { v: SLICE_MESSAGE_VERSION, kind: 'leave', sliceId: slice.ref.sliceId }).catch(() => undefined);
+    this.membersChanged(slice);
+  }
+
+  /**
+   * The member list changed (drops): shortly (several members of a crashed rack go at once, and
+   * one refill and one round of renewals serve them all) refill a keepSize slice, then send every
+   * member the new list at once instead of at the next renewal, so their rings stop seeding from
+   * members that are gone and take in the new ones.
+   */
+  private membersChanged(slice: OwnedSlice): void {
+    if (this.changed.has(slice)) return;
+    this.changed.add(slice);
+    this.later(() => {
+      this.changed.delete(slice);
+      void this.refill(slice).then(() => (this.slices.get(slice.ref.name) === slice ? this.renewSlice(slice) : undefined));
+    }, CHANGE_SETTLE_MS);
+  }
+
+  /** keepSize: allocates the members the slice lacks (one allocation at a time per slice). */
+  private async refill(slice: OwnedSlice): Promise<void> {
+    const missing = slice.target - slice.members.size;
+    if (!slice.spec.keepSize || missing <= 0 || this.refilling.has(slice) || this.stopped || this.slices.get(slice.ref.name) !== slice) return;
+    this.refilling.add(slice);
+    try {
+      const got = await this.allocate(slice, missing, { nodes: missing });
+      // The slice may have been deleted or shrunk meanwhile: keep only what still fits.
+      const room = this.slices.get(slice.ref.name) === slice ? Math.max(0, slice.target - slice.members.size) : 0;
+      const keep = got.confirmed.slice(0, room);
+      await this.dismiss(slice, got.confirmed.slice(room));
+      for (const m of keep) slice.members.set(m.nodeId, m);
+      if (keep.length > 0) this.o.logger.info({ slice: slice.ref.name, added: keep.length, size: slice.members.size, target: slice.target }, 'replaced members that left');
+    } finally {
+      this.refilling.delete(slice);
     }
   }
 
-  /** Renews every member's lease with the member list; drops members that failed twice or refused. */
-  async renewSlice(slice: OwnedSlice): Promise<void> {
-    const members = [...slice.members.values()].map((m) => ({ nodeId: m.nodeId, host: m.host, port: m.port }));
-    await Promise.all(
-      [...slice.members.values()].map(async (m) => {
-        try {
-          const reply = await this.send(m, { v: SLICE_MESSAGE_VERSION, kind: 'renew', sliceId: slice.ref.sliceId, leaseMs: this.leaseMs, members });
-          if (reply.kind === 'reply' && reply.ok) {
-            m.failures = 0;
-            if (reply.ring) m.ring = reply.ring;
-          }
-          else slice.members.delete(m.nodeId); // it left (lease ran out, restarted elsewhere)
-        } catch {
-          if (++m.failures >= 2) slice.members.delete(m.nodeId);
-        }
-      }),
-    );
+  /** A one-off timer, cancelled by stop(). */
+  private later(fn: () => void, ms: number): void {
+    if (this.stopped) return;
+    const cancel = this.o.timers.schedule(() => {
+      this.pending.delete(cancel);
+      if (!this.stopped) fn();
+    }, ms);
+    this.pending.add(cancel);
   }
 
   private send(to: SliceAddress, message: SliceMessage): Promise<SliceMessage> {

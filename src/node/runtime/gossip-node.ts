@@ -329,6 +329,13 @@ export class GossipNode {
       this.protocols.tman.resetNode(LOCAL_HANDLE);
     }
     if (group === 0) return;
+    // The owner's list is authoritative: members it dropped (dead, removed) leave our ring view at
+    // once instead of fading out over maxAge cycles.
+    const listed = new Set(members.map((m) => m.nodeId));
+    const tman = this.protocols.tman;
+    for (const h of tman.views.peers(LOCAL_HANDLE)) {
+      if (!this.directory.has(h) || !listed.has(this.directory.nodeIdOf(h))) tman.remove(LOCAL_HANDLE, h);
+    }
     const handles: PeerHandle[] = [];
     for (const m of members) {
       if (m.nodeId === this.nodeId) continue;
@@ -573,6 +580,12 @@ export class GossipNode {
     for (let i = views.size(LOCAL_HANDLE) - 1; i >= 0; i--) {
       const h = views.peerAt(LOCAL_HANDLE, i);
       if (this.directory.has(h) && this.rumors.covers(this.directory.digestOf(h), now)) views.removeAt(LOCAL_HANDLE, i);
+    }
+    // The slice ring too: one member that found a neighbour dead tells the whole slice through the
+    // rumor, instead of each member having to fail an exchange with it (or wait maxAge cycles).
+    const tman = this.protocols.tman;
+    for (const h of tman.views.peers(LOCAL_HANDLE)) {
+      if (this.directory.has(h) && this.rumors.covers(this.directory.digestOf(h), now)) tman.remove(LOCAL_HANDLE, h);
     }
   }
 

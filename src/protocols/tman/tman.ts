@@ -207,6 +207,15 @@ export class TMan implements ExchangeProtocol<TManBuffer, TManBuffer>, NodeState
   }
 
   /**
+   * Takes `peer` out of the view (rumored dead, or dropped from the slice by its owner). Not
+   * remembered as failed: a live node wrongly rumored dead re-signs its descriptor and may come
+   * back through gossip at once.
+   */
+  remove(self: PeerHandle, peer: PeerHandle): void {
+    this.forget(self, peer);
+  }
+
+  /**
    * The closest successor / predecessor in the node's current view, or NO_PEER: what peercloud
    * asks T-Man for ("my neighbours in my slice").
    */
