@@ -32,6 +32,7 @@ import type { MembershipView } from '../slices/slice-api.js';
 import { clip, errorBody, sendError, toErrorResponse } from './errors.js';
 import { ErrorSchema, NodeIdSchema, type ErrorBody, type NetworkAggregates } from './schemas.js';
 import type { MaybePromise, NodeStatusSource } from './source.js';
+import { registerReadOnly } from './routes.js';
 
 export const MONITOR_ROUTES = ['/v1/monitor'] as const;
 
@@ -299,19 +300,7 @@ export function registerMonitorRoutes(app: FastifyInstance, source: MonitorSourc
     },
   );
 
-  for (const url of MONITOR_ROUTES) {
-    app.route({
-      method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      url,
-      schema: { hide: true },
-      // Changes nothing: the signed-request check (when slices are on) must not demand a signature.
-      config: { auth: 'public' },
-      handler: async (request, reply) => {
-        reply.header('allow', 'GET, HEAD');
-        return sendError(reply, 405, errorBody('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${clip(url)}; use GET`));
-      },
-    });
-  }
+  registerReadOnly(app, MONITOR_ROUTES);
 
   return {
     get open() {

@@ -162,8 +162,12 @@ export function registerRoutes(app: FastifyInstance, source: NodeStatusSource, m
     async () => openapi(),
   );
 
-  // Known paths with a method they do not serve: 405 with Allow, not 404 (hidden from the document).
-  for (const url of API_ROUTES) {
+  registerReadOnly(app, API_ROUTES);
+}
+
+/** Known read-only paths with a method they do not serve: 405 with Allow, not 404 (hidden from the document). */
+export function registerReadOnly(app: FastifyInstance, urls: readonly string[]): void {
+  for (const url of urls) {
     app.route({
       method: ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
       url,
