@@ -99,3 +99,12 @@ export class FakeSource implements NodeStatusSource {
     return this.answer('health', this.checks);
   }
 }
+
+/** A node in a slice, as /v1/membership shows it (for the monitor tests). */
+export const MEMBERSHIP: import('../../src/slices/slice-api.js').MembershipView = {
+  state: 'member',
+  slice: { name: 'web', sliceId: 's1', ownerNode: NODE_ID, ownerUser: 'u'.repeat(10) },
+  leaseUntil: 1_700_000_100_000,
+  members: [{ nodeId: NODE_ID, host: '127.0.0.1', port: 7946 }],
+  ring: { predecessor: null, successor: null },
+};

@@ -13,8 +13,7 @@ import { type MonitorRouteOptions, type MonitorSource, type MonitorStreams, Moni
 import { ErrorSchema, NetworkSchema } from '../../src/api/schemas.js';
 import { ApiError } from '../../src/api/source.js';
 import { silentLogger } from '../../src/node/logger.js';
-import type { MembershipView } from '../../src/slices/slice-api.js';
-import { FakeSource, NODE_ID } from './fake-source.js';
+import { FakeSource, MEMBERSHIP, NODE_ID } from './fake-source.js';
 import { assertError, rawBody, rawHttp, request } from './helpers.js';
 
 function assertShape(schema: unknown, value: unknown): void {
@@ -22,13 +21,6 @@ function assertShape(schema: unknown, value: unknown): void {
   if (!check.Check(value)) assert.fail(`does not match its schema: ${JSON.stringify([...check.Errors(value)].slice(0, 3))}\n${JSON.stringify(value)}`);
 }
 
-const MEMBERSHIP: MembershipView = {
-  state: 'member',
-  slice: { name: 'web', sliceId: 's1', ownerNode: NODE_ID, ownerUser: 'u'.repeat(10) },
-  leaseUntil: 1_700_000_100_000,
-  members: [{ nodeId: NODE_ID, host: '127.0.0.1', port: 7946 }],
-  ring: { predecessor: null, successor: null },
-};
 
 /** The API server's settings that matter to streams (server.ts), with our routes and a fake source. */
 interface TestServer {

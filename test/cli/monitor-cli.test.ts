@@ -17,17 +17,9 @@ import { sendError, toErrorResponse } from '../../src/api/errors.js';
 import { type MonitorRouteOptions, type MonitorStreams, registerMonitorRoutes } from '../../src/api/monitor-routes.js';
 import { type MonitorRecord, isOurMonitor } from '../../src/cli/commands/monitor.js';
 import { silentLogger } from '../../src/node/logger.js';
-import type { MembershipView } from '../../src/slices/slice-api.js';
-import { FakeSource, NODE_ID } from '../api/fake-source.js';
+import { FakeSource, MEMBERSHIP, NODE_ID } from '../api/fake-source.js';
 import { BIN, type Daemon, killAll, runCli, startDaemon } from './node-helpers.js';
 
-const MEMBERSHIP: MembershipView = {
-  state: 'member',
-  slice: { name: 'web', sliceId: 's1', ownerNode: NODE_ID, ownerUser: 'u'.repeat(10) },
-  leaseUntil: 1_700_000_100_000,
-  members: [{ nodeId: NODE_ID, host: '127.0.0.1', port: 7946 }],
-  ring: { predecessor: null, successor: null },
-};
 
 interface Api {
   app: FastifyInstance;
