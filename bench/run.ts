@@ -5,11 +5,12 @@
  */
 import type { Benchmark } from './benchmark.js';
 import { clusterBenchmark } from './cluster.js';
+import { dashboardBenchmark } from './dashboard.js';
 import { simBenchmark } from './sim.js';
 import { slicesBenchmark } from './slices.js';
 import { transportBenchmark } from './transport.js';
 
-const benchmarks: Benchmark[] = [simBenchmark, transportBenchmark, clusterBenchmark, slicesBenchmark];
+const benchmarks: Benchmark[] = [simBenchmark, transportBenchmark, clusterBenchmark, slicesBenchmark, dashboardBenchmark];
 
 function usage(): string {
   const lines = ['usage: npm run bench -- <benchmark> [options]', '', 'benchmarks:'];

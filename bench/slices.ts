@@ -4,7 +4,9 @@
  * anchor is EC2, whose run-instances call returns in about a second while the instances take tens
  * of seconds to boot (a slice's nodes are already running, so allocation is the whole cost).
  *
- *  - allocation: for each size, `--repeat` times on a random coordinating node: the signed
+ *  - allocation: for each size (`--nodes N`, unranked: the call goes out in waves sized to N),
+ *    then for a ranked request (`--rank cpu --nodes 10`) and a fraction (`--fraction 10%`), both
+ *    of which ask the whole cloud, `--repeat` times on a random coordinating node: the signed
  *    POST /v1/slices (the same request `slice create` sends, signed in-process so the CLI's start-up
  *    is not measured), its answer (every member confirmed, first lease renewal done), then polling
  *    every member's /v1/membership until the members' T-Man ring is complete (each successor a
@@ -25,6 +27,7 @@ import { signRequest } from '../src/auth/signed-request.js';
 import { type UserIdentity, generateUser } from '../src/auth/user-identity.js';
 import { clusterDown, clusterUp, randomBasePort } from '../src/cli/cluster/cluster-ops.js';
 import type { ClusterNode, ClusterState } from '../src/cli/cluster/cluster-state.js';
+import { pick, shuffled } from '../src/cli/cluster/random-pick.js';
 import { formatTable } from '../src/cli/output.js';
 import { GRANT_PURPOSE } from '../src/slices/messages.js';
 import { grantPayload } from '../src/slices/owner.js';
@@ -33,7 +36,7 @@ import { parseSliceSpec } from '../src/slices/spec.js';
 import { specToWire } from '../src/slices/spec-wire.js';
 import { type Benchmark, integerOption, median, parseBenchArgs } from './benchmark.js';
 
-const usage = 'slices [--nodes 100] [--sizes 5,10,20,50] [--repeat 5] [--kills 10,50] [--repair-size 20] [--repair-repeat 3] [--cycle-ms 1000] [--lease-ms 30000] [--timeout 60] [--json]';
+const usage = 'slices [--nodes 100] [--sizes 5,10,20,50] [--ranked 10] [--fraction 10] [--repeat 5] [--kills 10,50] [--repair-size 20] [--repair-repeat 3] [--cycle-ms 1000] [--lease-ms 30000] [--timeout 60] [--json]';
 
 export const slicesBenchmark: Benchmark = {
   name: 'slices',
@@ -45,6 +48,10 @@ export const slicesBenchmark: Benchmark = {
 interface Options {
   nodes: number;
   sizes: number[];
+  /** Size of the ranked requests (--rank cpu), 0: none. */
+  ranked: number;
+  /** Percentage of the fraction requests, 0: none. */
+  fractionPercent: number;
   repeat: number;
   kills: number[];
   repairSize: number;
@@ -61,6 +68,8 @@ function parseOptions(args: string[]): Options {
     {
       nodes: { type: 'string' },
       sizes: { type: 'string' },
+      ranked: { type: 'string' },
+      fraction: { type: 'string' },
       repeat: { type: 'string' },
       kills: { type: 'string' },
       'repair-size': { type: 'string' },
@@ -78,6 +87,8 @@ function parseOptions(args: string[]): Options {
   const o: Options = {
     nodes,
     sizes: list('sizes', v.sizes, [5, 10, 20, 50], 1, nodes),
+    ranked: integerOption('ranked', v.ranked, Math.min(10, nodes), 0, nodes),
+    fractionPercent: integerOption('fraction', v.fraction, 10, 0, 100),
     repeat: integerOption('repeat', v.repeat, 5, 1, 100),
     kills: list('kills', v.kills, [10, 50], 1, 90),
     repairSize: integerOption('repair-size', v['repair-size'], Math.min(20, nodes), 2, nodes),
@@ -95,7 +106,15 @@ function parseOptions(args: string[]): Options {
 
 const killCount = (size: number, percent: number) => Math.max(1, Math.round((size * percent) / 100));
 
+/** One kind of create request: `--nodes N`, ranked, or a fraction. */
+interface RequestKind {
+  readonly label: string;
+  readonly spec: { nodes?: string; fraction?: string; rank?: string };
+}
+
 interface AllocationRun {
+  request: string;
+  /** Members the slice got (0 if it failed). */
   size: number;
   /** The POST's answer: members confirmed (s), or null if it failed. */
   confirmedS: number | null;
@@ -139,9 +158,9 @@ async function signed<T>(user: UserIdentity, api: string, method: string, path: 
   return answer;
 }
 
-/** What `slice create NAME --nodes N` sends to `coordinator`. */
-function createBody(user: UserIdentity, coordinator: ClusterNode, name: string, nodes: number): unknown {
-  const spec = parseSliceSpec({ name, nodes: String(nodes), keepSize: false });
+/** What `slice create NAME --nodes N` (or `--fraction F`, `--rank R`) sends to `coordinator`. */
+function createBody(user: UserIdentity, coordinator: ClusterNode, name: string, request: RequestKind['spec']): unknown {
+  const spec = parseSliceSpec({ name, ...request, keepSize: false });
   const sliceId = randomBytes(16).toString('hex');
   const wire = specToWire(spec);
   return { sliceId, spec: wire, grant: signObject(user, GRANT_PURPOSE, grantPayload(sliceId, spec, coordinator.nodeId, wire)) };
@@ -191,39 +210,26 @@ async function until(since: number, timeoutS: number, done: () => Promise<boolea
   }
 }
 
-function pick<T>(xs: readonly T[]): T {
-  return xs[Math.floor(Math.random() * xs.length)];
-}
-
-function shuffled<T>(xs: readonly T[]): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
-
 let runs = 0;
 
-async function allocate(user: UserIdentity, live: readonly ClusterNode[], size: number, timeoutS: number): Promise<AllocationRun> {
+async function allocate(user: UserIdentity, live: readonly ClusterNode[], request: RequestKind, timeoutS: number): Promise<AllocationRun> {
   const coordinator = pick(live);
   const name = `bench-${++runs}`;
-  const body = createBody(user, coordinator, name, size);
+  const body = createBody(user, coordinator, name, request.spec);
   const byId = new Map(live.map((n) => [n.nodeId, n]));
   const t0 = performance.now();
   let slice: SliceView;
   try {
     slice = await signed<SliceView>(user, coordinator.api, 'POST', '/v1/slices', body);
   } catch (err) {
-    return { size, confirmedS: null, ringS: null, error: (err as Error).message };
+    return { request: request.label, size: 0, confirmedS: null, ringS: null, error: (err as Error).message };
   }
   const confirmedS = seconds(t0);
   const ids = slice.members.map((m) => m.nodeId);
   const members = ids.map((id) => byId.get(id)!).filter((n) => n !== undefined);
   const ringS = await until(t0, timeoutS, async () => ringComplete(ids, await memberships(members)));
   await signed(user, coordinator.api, 'DELETE', `/v1/slices/${name}`).catch((err: unknown) => log(`  delete ${name}: ${(err as Error).message}`));
-  return { size, confirmedS, ringS };
+  return { request: request.label, size: ids.length, confirmedS, ringS };
 }
 
 async function repair(user: UserIdentity, state: ClusterState, dead: Set<string>, size: number, percent: number, timeoutS: number): Promise<RepairRun> {
@@ -235,7 +241,7 @@ async function repair(user: UserIdentity, state: ClusterState, dead: Set<string>
   const failed = (error: string): RepairRun => ({ killPercent: percent, killed: 0, neighboursS: null, describeS: null, error });
   let slice: SliceView;
   try {
-    slice = await signed<SliceView>(user, coordinator.api, 'POST', '/v1/slices', createBody(user, coordinator, name, size));
+    slice = await signed<SliceView>(user, coordinator.api, 'POST', '/v1/slices', createBody(user, coordinator, name, { nodes: String(size) }));
   } catch (err) {
     return failed((err as Error).message);
   }
@@ -318,6 +324,11 @@ async function runSlicesBench(args: string[]): Promise<number> {
   const user = generateUser('bench');
   const allocations: AllocationRun[] = [];
   const repairs: RepairRun[] = [];
+  const kinds: RequestKind[] = [
+    ...o.sizes.map((n) => ({ label: `${n} node${n === 1 ? '' : 's'}`, spec: { nodes: String(n) } })),
+    ...(o.ranked > 0 ? [{ label: `${o.ranked} nodes ranked by cpu`, spec: { nodes: String(o.ranked), rank: 'cpu' } }] : []),
+    ...(o.fractionPercent > 0 ? [{ label: `${o.fractionPercent}% of the nodes`, spec: { fraction: `${o.fractionPercent}%` } }] : []),
+  ];
   let settleS: number | null = null;
   let kept = false;
   try {
@@ -325,11 +336,11 @@ async function runSlicesBench(args: string[]): Promise<number> {
     const state = await startCluster(o, root);
     settleS = await settle(state, Math.max(o.timeoutS, (120 * o.cycleMs) / 1000));
     log(`views full and sizes known ${fmt(settleS, 1)} s after cluster up`);
-    for (const size of o.sizes) {
+    for (const request of kinds) {
       for (let i = 0; i < o.repeat; i++) {
-        const run = await allocate(user, state.nodes, size, o.timeoutS);
+        const run = await allocate(user, state.nodes, request, o.timeoutS);
         allocations.push(run);
-        log(`  ${size} nodes: confirmed ${fmt(run.confirmedS)} s, ring complete ${fmt(run.ringS)} s${run.error ? ` (${run.error})` : ''}`);
+        log(`  ${request.label} (${run.size}): confirmed ${fmt(run.confirmedS)} s, ring complete ${fmt(run.ringS)} s${run.error ? ` (${run.error})` : ''}`);
         await sleep(Math.min(2_000, 2 * o.cycleMs)); // let the released members leave their ring
       }
     }
@@ -355,10 +366,10 @@ async function runSlicesBench(args: string[]): Promise<number> {
     cycleMs: o.cycleMs,
     leaseMs: o.leaseMs,
     settleS,
-    allocation: o.sizes.map((size) => {
-      const mine = allocations.filter((r) => r.size === size);
+    allocation: kinds.map(({ label }) => {
+      const mine = allocations.filter((r) => r.request === label);
       const ok = (f: (r: AllocationRun) => number | null) => mine.map(f).filter((x): x is number => x !== null);
-      return { size, runs: mine.length, failed: mine.filter((r) => r.ringS === null).length, confirmedP50: median(ok((r) => r.confirmedS)), confirmedP90: quantile(ok((r) => r.confirmedS), 0.9), ringP50: median(ok((r) => r.ringS)), ringP90: quantile(ok((r) => r.ringS), 0.9) };
+      return { request: label, size: median(ok((r) => (r.size > 0 ? r.size : null))), runs: mine.length, failed: mine.filter((r) => r.ringS === null).length, confirmedP50: median(ok((r) => r.confirmedS)), confirmedP90: quantile(ok((r) => r.confirmedS), 0.9), ringP50: median(ok((r) => r.ringS)), ringP90: quantile(ok((r) => r.ringS), 0.9) };
     }),
     repair: o.kills.map((percent) => {
       const mine = repairs.filter((r) => r.killPercent === percent);
@@ -374,8 +385,8 @@ async function runSlicesBench(args: string[]): Promise<number> {
   const cycles = (s: number) => (Number.isFinite(s) ? ` (${((s * 1000) / o.cycleMs).toFixed(1)} c)` : '');
   process.stdout.write(
     `${formatTable(
-      ['slice size', 'runs (failed)', 'confirmed p50 s', 'p90 s', 'ring complete p50 s', 'p90 s'],
-      summary.allocation.map((a) => [String(a.size), `${a.runs} (${a.failed})`, fmt(a.confirmedP50), fmt(a.confirmedP90), `${fmt(a.ringP50)}${cycles(a.ringP50)}`, fmt(a.ringP90)]),
+      ['request', 'members', 'runs (failed)', 'confirmed p50 s', 'p90 s', 'ring complete p50 s', 'p90 s'],
+      summary.allocation.map((a) => [a.request, fmt(a.size, 0), `${a.runs} (${a.failed})`, fmt(a.confirmedP50), fmt(a.confirmedP90), `${fmt(a.ringP50)}${cycles(a.ringP50)}`, fmt(a.ringP90)]),
     )}\n\n`,
   );
   process.stdout.write(
@@ -384,7 +395,7 @@ async function runSlicesBench(args: string[]): Promise<number> {
       summary.repair.map((r) => [`${r.killed} (${r.killPercent}%)`, `${r.runs} (${r.failed})`, `${fmt(r.neighboursP50)}${cycles(r.neighboursP50)}`, fmt(r.neighboursP90), fmt(r.describeP50)]),
     )}\n`,
   );
-  const ten = summary.allocation.find((a) => a.size === 10);
+  const ten = summary.allocation.find((a) => a.request === '10 nodes');
   process.stdout.write(
     `${o.nodes} daemon processes on 127.0.0.1, cycle ${o.cycleMs} ms, lease ${o.leaseMs} ms (renewed every third); times from the signed create request; c = gossip cycles.\n` +
       `target: a 10-node slice out of 100 in under 2 s at p50${ten && o.nodes === 100 ? ` — measured ${fmt(ten.ringP50)} s to a complete ring (${ten.ringP50 < 2 ? 'met' : 'NOT met'})` : ' (run with --nodes 100 and 10 in --sizes to check it)'}.\n` +

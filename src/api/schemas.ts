@@ -167,6 +167,15 @@ export const NetworkSchema = {
       },
       additionalProperties: false,
     },
+    // Optional only for daemons older than this aggregate; every daemon now sends it.
+    userSlices: {
+      type: 'object',
+      required: ['total'],
+      properties: {
+        total: nullable({ type: 'number', minimum: 0, description: 'Estimated number of user slices (peercloud slice create) in the cloud: the sum over nodes of the slices each coordinates' } as const),
+      },
+      additionalProperties: false,
+    },
   },
   additionalProperties: false,
 } as const;

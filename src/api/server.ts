@@ -24,6 +24,7 @@ import type { SliceApi } from '../slices/slice-api.js';
 import type { AuthPolicy } from '../auth/policy.js';
 import { registerSignedRequestAuth } from '../auth/fastify-auth.js';
 import type { NodeStatusSource } from './source.js';
+import { type DashboardSource, registerDashboardRoutes } from './dashboard-routes.js';
 
 export interface ApiServerOptions {
   /** Address to listen on (default 127.0.0.1); port 0 (the default) picks a free port. */
@@ -42,6 +43,8 @@ export interface ApiServerOptions {
    * signed requests that change slices; without them it only reads.
    */
   readonly slices?: { readonly api: SliceApi; readonly policy: AuthPolicy | (() => AuthPolicy) };
+  /** The web dashboard at / and the routes it reads (src/api/dashboard-routes.ts). */
+  readonly dashboard?: { readonly source: DashboardSource; readonly webRoot?: string };
 }
 
 export interface ApiServer {
@@ -106,6 +109,7 @@ export async function createApiServer(source: NodeStatusSource, options: ApiServ
         { name: 'network', description: 'Network-wide aggregates' },
         { name: 'metrics', description: 'Prometheus' },
         { name: 'slices', description: 'Slices: sub-clouds of nodes (changes are requests signed by a user)' },
+        { name: 'monitor', description: 'Monitoring: live streams, the crawled overlay, aggregate history' },
         { name: 'meta', description: 'About the API itself' },
       ],
     },
@@ -117,6 +121,7 @@ export async function createApiServer(source: NodeStatusSource, options: ApiServ
   if (options.slices) registerSliceRoutes(app, options.slices.api);
   const sliceApi = options.slices?.api;
   registerMonitorRoutes(app, { status: source, membership: sliceApi && (() => sliceApi.membership()) });
+  if (options.dashboard) await registerDashboardRoutes(app, options.dashboard.source, { webRoot: options.dashboard.webRoot });
   // A request still running when close() starts would otherwise keep its keep-alive connection
   // open until the keep-alive timeout (72 s): tell every response sent while closing to close.
   app.addHook('onSend', async (_request, reply) => {

@@ -42,6 +42,8 @@ const member = {
     since: { type: 'number' },
     predecessor: { type: ['string', 'null'], description: 'Ring predecessor in the slice (as the member last reported it)' },
     successor: { type: ['string', 'null'], description: 'Ring successor in the slice (as the member last reported it)' },
+    cores: { type: ['integer', 'null'], description: "Cores the slice may use on this member (its slices.maxShare), as its offer said; null if not told" },
+    memoryBytes: { type: ['number', 'null'], description: 'Memory the slice may use on this member, bytes; null if not told' },
   },
   additionalProperties: false,
 };

@@ -18,6 +18,7 @@
  * `maxAgeMs` to bound the age here.
  */
 import { AuthError } from './auth-error.js';
+import { signedObjectBody } from './signing-bytes.js';
 import { type AuthAction, type AuthPolicy, authorize } from './policy.js';
 import { DEFAULT_MAX_CLOCK_SKEW_MS, REQUEST_PURPOSE, type VerifiedUser } from './signed-request.js';
 import { userIdFromPublicKey } from './user-identity.js';
@@ -60,7 +61,7 @@ export function signObject(user: UserSigningKey, purpose: string, bytes: Uint8Ar
   const issuedAt = options.nowMs ?? Date.now();
   if (!Number.isSafeInteger(issuedAt) || issuedAt < 0) throw new RangeError(`nowMs must be a non-negative integer, got ${issuedAt}`);
   const userText = encodeBase64Url(user.publicKey);
-  const signature = signForPurpose(user, purpose, signedBody(issuedAt, userText, bytes));
+  const signature = signForPurpose(user, purpose, signedObjectBody(issuedAt, userText, bytes));
   return { v: SIGNED_OBJECT_VERSION, purpose, user: userText, issuedAt, payload: encodeBase64Url(bytes), signature: encodeBase64Url(signature) };
 }
 
@@ -106,19 +107,11 @@ export function verifyObject(signed: unknown, purpose: string, options: VerifyOb
   if (options.maxAgeMs !== undefined && nowMs - obj.issuedAt > options.maxAgeMs) {
     throw new AuthError('EXPIRED', `signed object from user ${userId} is dated ${new Date(obj.issuedAt).toISOString()}, older than ${options.maxAgeMs} ms`);
   }
-  if (!verifyForPurpose(publicKey, purpose, signedBody(obj.issuedAt, obj.user, payload), signature)) {
+  if (!verifyForPurpose(publicKey, purpose, signedObjectBody(obj.issuedAt, obj.user, payload), signature)) {
     throw new AuthError('BAD_SIGNATURE', `signed object is not validly signed by user ${userId}: its payload, date or key differ from what was signed`);
   }
   if (options.authorization) authorize(options.authorization.policy, userId, options.authorization.action);
   return { userId, publicKey, issuedAtMs: obj.issuedAt, payload };
-}
-
-function signedBody(issuedAt: number, user: string, payload: Uint8Array): Uint8Array {
-  const head = new TextEncoder().encode(`${issuedAt}\n${user}\n`);
-  const out = new Uint8Array(head.length + payload.length);
-  out.set(head, 0);
-  out.set(payload, head.length);
-  return out;
 }
 
 function checkObjectPurpose(purpose: string): void {

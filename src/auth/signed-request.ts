@@ -37,6 +37,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { AuthError } from './auth-error.js';
+import { type CanonicalRequestFields, canonicalRequest } from './signing-bytes.js';
 import { type AuthAction, type AuthPolicy, authorize } from './policy.js';
 import type { ReplayCache } from './replay-cache.js';
 import { userIdFromPublicKey } from './user-identity.js';
@@ -101,11 +102,11 @@ export function signRequest(user: UserSigningKey, request: RequestToSign, option
   if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) throw new RangeError(`nowMs must be a non-negative integer, got ${timestampMs}`);
   const nonceBytes = options.nonce ?? randomBytes(NONCE_BYTES);
   if (nonceBytes.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes, got ${nonceBytes.length}`);
-  const fields: CanonicalFields = {
+  const fields: CanonicalRequestFields = {
     method,
     host: url.host,
     path: url.pathname + url.search,
-    bodySha256: sha256(request.body),
+    bodySha256: encodeBase64Url(sha256(request.body)),
     timestamp: String(timestampMs),
     nonce: encodeBase64Url(nonceBytes),
     publicKey: encodeBase64Url(user.publicKey),
@@ -178,11 +179,11 @@ export function verifyRequest(request: RequestToVerify, nowMs: number, options: 
   if (!PATH_PATTERN.test(request.path)) throw new AuthError('MALFORMED', `cannot verify a request with target ${show(request.path)}`);
   if (!HOST_PATTERN.test(request.host)) throw new AuthError('MALFORMED', `cannot verify a request with Host ${show(request.host)}`);
   if (request.body !== undefined && request.bodySha256 !== undefined) throw new RangeError('give body or bodySha256, not both');
-  const fields: CanonicalFields = {
+  const fields: CanonicalRequestFields = {
     method: request.method,
     host: request.host.toLowerCase(),
     path: request.path,
-    bodySha256: request.bodySha256 ?? sha256(request.body),
+    bodySha256: encodeBase64Url(request.bodySha256 ?? sha256(request.body)),
     timestamp: parsed.timestampText,
     nonce: parsed.nonce,
     publicKey: parsed.publicKeyText,
@@ -260,22 +261,6 @@ export function checkClockWindow(timestampMs: number, nowMs: number, maxClockSke
     'EXPIRED',
     `request timestamp ${new Date(timestampMs).toISOString()} is ${minutes(Math.abs(skew))} ${where} this node's clock; signed requests are accepted within ±${minutes(maxClockSkewMs)}: sign it again, and check the clocks if this repeats`,
   );
-}
-
-interface CanonicalFields {
-  readonly method: string;
-  readonly host: string;
-  readonly path: string;
-  readonly bodySha256: Uint8Array;
-  readonly timestamp: string;
-  readonly nonce: string;
-  readonly publicKey: string;
-}
-
-/** The signed bytes: the fields one per line (none can contain LF: each was checked or encoded). */
-function canonicalRequest(f: CanonicalFields): Uint8Array {
-  const text = [f.method, f.host, f.path, encodeBase64Url(f.bodySha256), f.timestamp, f.nonce, f.publicKey].join('\n');
-  return new TextEncoder().encode(text);
 }
 
 /** SHA-256 of a body; a string is hashed as its UTF-8 bytes, no body as zero bytes. */

@@ -13,32 +13,14 @@
 import { type KeyObject, sign as cryptoSign } from 'node:crypto';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES, verify } from '../node/identity.js';
 import { AuthError } from './auth-error.js';
+import { signingInput } from './signing-bytes.js';
 
-export const USER_SIGNATURE_CONTEXT = 'peercloud user signature v1\u0000';
-export const PURPOSE_PATTERN = /^[a-z][a-z0-9.-]{0,62}$/;
+export { USER_SIGNATURE_CONTEXT, PURPOSE_PATTERN, checkPurpose, signingInput } from './signing-bytes.js';
 
 /** What signing needs of a user: the private key and the raw public key it belongs to. */
 export interface UserSigningKey {
   readonly publicKey: Uint8Array;
   readonly privateKey: KeyObject;
-}
-
-const encoder = new TextEncoder();
-
-export function checkPurpose(purpose: string): void {
-  if (!PURPOSE_PATTERN.test(purpose)) {
-    throw new RangeError(`purpose must be 1 to 63 characters: a lowercase letter, then lowercase letters, digits, '.' or '-'; got ${JSON.stringify(purpose)}`);
-  }
-}
-
-/** The exact bytes an Ed25519 signature covers for `purpose` and `body`. */
-export function signingInput(purpose: string, body: Uint8Array): Uint8Array {
-  checkPurpose(purpose);
-  const head = encoder.encode(`${USER_SIGNATURE_CONTEXT}${purpose}\u0000`);
-  const out = new Uint8Array(head.length + body.length);
-  out.set(head, 0);
-  out.set(body, head.length);
-  return out;
 }
 
 export function signForPurpose(user: UserSigningKey, purpose: string, body: Uint8Array): Uint8Array {

@@ -31,6 +31,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
     },
   },
   { names: ['demo'], load: async () => [(await import('./commands/demo.js')).demoCommand()] },
+  { names: ['sim-demo'], load: async () => [(await import('./commands/sim-demo.js')).simDemoCommand()] },
   { names: ['init'], load: async () => [(await import('./commands/init.js')).initCommand()] },
   { names: ['node'], load: async () => [(await import('./commands/node.js')).nodeCommand()] },
   { names: ['cluster'], load: async () => [(await import('./commands/cluster.js')).clusterCommand()] },
@@ -77,7 +78,8 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'node' && subcommand === 'start') tuneDaemonProcess();
   try {
     await (await buildProgram(argv)).parseAsync(argv);
-    return 0;
+    // A command that ends without an error may still choose its status (demo: 130 after Ctrl-C).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     if (err instanceof CliError) {

@@ -11,6 +11,7 @@
  * `probe` dials like a message connection but checks only that the key is Ed25519, reports the
  * node id it hashes to, and hangs up (trust on first use is the caller's decision).
  */
+import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -21,7 +22,7 @@ import { DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES, MAX_MAX_FRAME_BYTES, MAX_M
 import { MessageConnection, type MessageConnectionHooks, type MessageConnectionOptions } from './message-connection.js';
 import { authenticatePeer } from './peer-certificate.js';
 import { PendingRequest } from './pending-request.js';
-import { type NodeCertificate, createNodeCertificate } from './self-signed-certificate.js';
+import type { NodeCertificate } from './self-signed-certificate.js';
 import { StreamStatus, encodeStreamHeader, isValidStreamPurpose, readExactly, readStreamHeader } from './stream-header.js';
 import {
   type ConnectionInfo,
@@ -154,9 +155,21 @@ export class TlsTransport implements Transport {
   private streamHandler: StreamHandler | undefined;
   private closing: Promise<void> | undefined;
 
-  /** Makes the node's certificate (a few ms) and a transport that can dial; call `listen` to accept. */
-  static async create(identity: NodeIdentity, options: TlsTransportOptions = {}): Promise<TlsTransport> {
-    return new TlsTransport(identity, await createNodeCertificate(identity), options);
+  /**
+   * A transport that can dial; call `listen` to accept. `certificate`: the identity's certificate
+   * made earlier (the daemon keeps it in its data directory, src/node/node-certificate.ts); without
+   * it one is made now (a few ms, and the X.509 library stays loaded). A RangeError if it is not for
+   * the identity's key.
+   */
+  static async create(identity: NodeIdentity, options: TlsTransportOptions = {}, certificate?: NodeCertificate): Promise<TlsTransport> {
+    if (certificate === undefined) {
+      const { createNodeCertificate } = await import('./self-signed-certificate.js');
+      return new TlsTransport(identity, await createNodeCertificate(identity), options);
+    }
+    if (!new X509Certificate(certificate.certPem).checkPrivateKey(identity.privateKey)) {
+      throw new RangeError(`the certificate given is not for the key of node ${identity.nodeId}`);
+    }
+    return new TlsTransport(identity, certificate, options);
   }
 
   private constructor(identity: NodeIdentity, certificate: NodeCertificate, options: TlsTransportOptions) {
@@ -486,7 +499,8 @@ export class TlsTransport implements Transport {
         fail(new TransportError('UNREACHABLE', `no TLS session with ${where} within ${this.options.connectTimeoutMs} ms`, { peer }));
       });
       socket.once('close', () => {
-        fail(new TransportError('HANDSHAKE_FAILED', `${where} closed the connection during the handshake`, { peer }));
+        // Also fires when an established connection closes, long after: no error to make then.
+        if (!settled) fail(new TransportError('HANDSHAKE_FAILED', `${where} closed the connection during the handshake`, { peer }));
       });
       socket.once('secureConnect', () => {
         if (settled) return;

@@ -148,6 +148,12 @@ export const SETTINGS = {
     'slice-lease-ms',
     'Lease of slice membership: slices coordinated by this node renew their members every third of it; a node whose owner stops renewing leaves after it.',
   ),
+  'slices.maxShare': setting(
+    numberKind(0.001, 1, 'a fraction'),
+    1,
+    'slice-max-share',
+    'Share of this machine a slice may use: the node offers itself to slice queries with floor(share × cores) cores and floor(share × memory) of memory, and --where is evaluated against those.',
+  ),
   'slicing.slices': setting(integerKind(1, 1_000), 10, 'slices', 'Number of equal slices the slicing protocol divides the network into (by CPU capacity).'),
   labels: setting<Labels>(labelsKind, {}, 'label', 'Owner labels, e.g. zone=lab2. Merged across sources: a key from a higher source replaces the same key from a lower one.', true),
   'discovery.multicast': setting(booleanKind, false, 'multicast', 'Find nodes on the local network by multicast announcements (off by default: it reveals the node to the whole LAN).'),

@@ -61,7 +61,7 @@ export interface Config {
   readonly discovery: { readonly multicast: boolean; readonly multicastGroup: HostPort; readonly intervalMs: number };
   /** Who may put this node in a slice. */
   readonly auth: { readonly policy: 'open' | 'allow-list'; readonly allowUsers: readonly string[] };
-  readonly slices: { readonly leaseMs: number };
+  readonly slices: { readonly leaseMs: number; readonly maxShare: number };
   /** The private cloud's join secret ('' for an open cloud). */
   readonly cloud: { readonly joinSecret: string };
   readonly log: { readonly level: LogLevel };
@@ -273,7 +273,7 @@ function assemble(v: SettingValues): Config {
     labels: v.labels,
     discovery: { multicast: v['discovery.multicast'], multicastGroup: v['discovery.multicastGroup'], intervalMs: v['discovery.intervalMs'] },
     auth: { policy: v['auth.policy'], allowUsers: v['auth.allowUsers'] },
-    slices: { leaseMs: v['slices.leaseMs'] },
+    slices: { leaseMs: v['slices.leaseMs'], maxShare: v['slices.maxShare'] },
     cloud: { joinSecret: v['cloud.joinSecret'] },
     log: { level: v['log.level'] },
     limits: { maxConnections: v['limits.maxConnections'], maxFrameBytes: v['limits.maxFrameBytes'], apiMaxBodyBytes: v['limits.apiMaxBodyBytes'] },

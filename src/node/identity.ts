@@ -18,6 +18,7 @@ import {
   verify as cryptoVerify,
 } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
+import { base32 } from '../core/base32.js';
 import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -58,25 +59,6 @@ export class IdentityError extends Error {
   }
 }
 
-const BASE32_ALPHABET = 'abcdefghijklmnopqrstuvwxyz234567';
-
-/** RFC 4648 base32, lowercase, without padding. */
-function base32(bytes: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    value &= (1 << bits) - 1; // keep only the bits not yet emitted, so `value` never overflows
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31];
-  return out;
-}
 
 /** The node id of a raw 32-byte Ed25519 public key. */
 export function nodeIdFromPublicKey(publicKey: Uint8Array): string {
@@ -156,6 +138,7 @@ export async function createIdentity(dataDir: string, options: CreateIdentityOpt
       await rm(tmp, { force: true });
       throw new IdentityError('IO', path, `cannot write identity ${path}: ${errorMessage(err)}`, { cause: err });
     }
+    await saveCertificate(dataDir, identity);
     return identity;
   }
   try {
@@ -166,7 +149,21 @@ export async function createIdentity(dataDir: string, options: CreateIdentityOpt
     }
     throw new IdentityError('IO', path, `cannot write identity ${path}: ${errorMessage(err)}`, { cause: err });
   }
+  await saveCertificate(dataDir, identity);
   return identity;
+}
+
+/**
+ * The TLS certificate goes with the key (node-certificate.ts), so that the daemon never needs the
+ * X.509 library. Best effort: a daemon that finds no usable certificate makes one itself.
+ */
+async function saveCertificate(dataDir: string, identity: NodeIdentity): Promise<void> {
+  try {
+    const { saveNodeCertificate } = await import('./node-certificate.js');
+    await saveNodeCertificate(dataDir, identity);
+  } catch {
+    // see above
+  }
 }
 
 export interface LoadIdentityOptions {

@@ -1,10 +1,12 @@
 /**
  * Bytes ⇄ protocol messages for one node: the wire codec plus the peer directory's translation.
  * This is what the daemon calls around its transport: `encode` a protocol's request or reply, and
- * `decode` what a peer sent, with that peer's handle.
+ * `decode` what a peer sent, with that peer's handle. The daemon's rounds carry bodies alone
+ * (`encodeBody` / `decodeBody`): the round says the protocol, the direction and the version.
  */
 import type { PeerHandle } from '../core/handles.js';
 import type { WireCodec } from '../network/codec/codec.js';
+import type { MessageKind, ProtocolName } from '../network/codec/messages.js';
 import type { PeerDirectory } from './peer-directory.js';
 import type { ProtocolMessage } from './wire-translation.js';
 
@@ -28,5 +30,15 @@ export class PeerMessageCodec {
    */
   decode(bytes: Uint8Array, sender: PeerHandle | string): ProtocolMessage {
     return this.directory.fromWire(this.codec.decode(bytes), sender);
+  }
+
+  /** `encode` without the wire envelope. */
+  encodeBody(message: ProtocolMessage, refs = false): Uint8Array {
+    return this.codec.encodeBody(this.directory.toWire(message, refs));
+  }
+
+  /** `decode` of a body without the wire envelope, as `protocol`'s message of `kind`. */
+  decodeBody(protocol: ProtocolName, kind: MessageKind, bytes: Uint8Array, sender: PeerHandle | string): ProtocolMessage {
+    return this.directory.fromWire(this.codec.decodeBody(protocol, kind, bytes), sender);
   }
 }

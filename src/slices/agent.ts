@@ -1,13 +1,13 @@
 /**
- * The candidate and member side of slice allocation, run by every node (messages.ts has the
- * protocol). It answers calls (spreading them further and offering itself if it matches), and the
- * owner's confirm / cancel / renew / leave for its own membership (membership.ts holds the rule that
- * a node is in at most one slice).
- *
- * Calls spread like a rumor: a node that sees a call for the first time forwards it to `fanout`
- * random peers of its view while its ttl lasts, so it reaches every node in O(log N) hops without
- * any node knowing the whole cloud. Offers go straight to the owner, whose node id is pinned by the
- * transport, so nobody else can collect them.
+ * The candidate and member side of slices, on every node. A call (owner.ts) reaches a node, which
+ *  - checks the user's grant (signed by the slice's owner user, for this very slice and owner node);
+ *  - passes the call on: a flooded call to `fanout` random peers the first time it sees it, a call
+ *    with a budget (reach.ts) split among a few random peers, minus one for itself if it is new;
+ *  - checks its own policy (may this user put me in a slice?), the query (on its attributes, capped
+ *    by slices.maxShare) and the rank filter;
+ *  - reserves itself for the request (membership.ts) and offers itself to the owner, or tells the
+ *    owner it matches but is busy.
+ * Then it answers confirm, cancel, renew and leave from the owner's node only.
  */
 import { AuthError } from '../auth/auth-error.js';
 import { type AuthPolicy, authorize } from '../auth/policy.js';
@@ -29,6 +29,8 @@ import {
 } from './messages.js';
 import { matches } from './query-eval.js';
 import { rankValue } from './query-rank.js';
+import { splitBudget } from './reach.js';
+import { resourcesOf } from './share.js';
 import type { SliceSpec } from './spec.js';
 import { specFromWire } from './spec-wire.js';
 
@@ -43,6 +45,7 @@ export interface GrantPayload {
 export interface SliceAgentOptions {
   readonly self: SliceAddress;
   readonly membership: SliceMembership;
+  /** This node's attributes as slice queries see them (capped by slices.maxShare, share.ts). */
   readonly attributes: () => NodeAttributes;
   /** This node's estimated capacity rank in [0, 1] (slicing service). */
   readonly rank: () => number;
@@ -74,11 +77,19 @@ export interface AgentStats {
   joined: number;
 }
 
+/** Requests remembered (a call seen again is only passed on); cleared when full. */
 const SEEN_LIMIT = 4096;
+
+interface SeenCall {
+  /** The grant's signature: a copy of the call with another grant is a forgery. */
+  readonly signature: string;
+  /** This node has passed the flooded form of the call on already. */
+  flooded: boolean;
+}
 
 export class SliceAgent {
   readonly stats: AgentStats = { callsSeen: 0, callsForwarded: 0, offersMade: 0, busyOffers: 0, denied: 0, joined: 0 };
-  private readonly seen = new Set<string>();
+  private readonly seen = new Map<string, SeenCall>();
   private readonly holdMs: number;
   private readonly fanout: number;
   private members: readonly SliceAddress[] = [];
@@ -139,13 +150,26 @@ export class SliceAgent {
   }
 
   private onCall(m: CallMessage): ReplyMessage {
-    if (this.seen.has(m.requestId)) return okReply();
-    if (this.seen.size >= SEEN_LIMIT) this.seen.clear();
-    this.seen.add(m.requestId);
-    this.stats.callsSeen++;
-    const problem = this.checkGrant(m.grant, m.slice, m.owner.nodeId);
-    if (problem !== null) return refusal(problem); // not forwarded: a forged call dies here
-    if (m.ttl > 0) this.forward({ ...m, ttl: m.ttl - 1 });
+    let seen = this.seen.get(m.requestId);
+    if (seen !== undefined && seen.signature !== m.grant.signature) return refusal('another grant for a request already seen');
+    const first = seen === undefined;
+    if (seen === undefined) {
+      const problem = this.checkGrant(m.grant, m.slice, m.owner.nodeId);
+      if (problem !== null) return refusal(problem); // not passed on: a forged call dies here
+      if (this.seen.size >= SEEN_LIMIT) this.seen.clear();
+      seen = { signature: m.grant.signature, flooded: false };
+      this.seen.set(m.requestId, seen);
+      this.stats.callsSeen++;
+    }
+    if (m.budget === undefined) {
+      if (!seen.flooded && m.ttl > 0) this.forward(m, null);
+      seen.flooded = true;
+    } else {
+      // A node the call reaches again keeps nothing of the budget: it passes all of it on, so
+      // that later, larger waves of the same request reach new nodes (reach.ts).
+      this.forward(m, first ? m.budget - 1 : m.budget);
+    }
+    if (!first) return okReply();
     let spec: SliceSpec;
     try {
       spec = specFromWire(decodeGrant(m.grant).spec);
@@ -157,10 +181,13 @@ export class SliceAgent {
     } catch (err) {
       if (!(err instanceof AuthError)) throw err;
       this.stats.denied++;
-      return okReply(); // forwarded, but this node does not take part
+      return okReply(); // passed on, but this node does not take part
     }
     const attributes = this.o.attributes();
     if (!matches(spec.where, attributes) || this.o.rank() < m.minRank) return okReply();
+    // Already a member of this very slice (a grow, a refill, a create's retry): the owner knows.
+    const now = this.o.membership.current();
+    if (now.state === 'member' && now.slice.sliceId === m.slice.sliceId) return okReply();
     const available = this.o.membership.reserve(m.requestId, m.slice.sliceId, this.holdMs) === null;
     const offer: OfferMessage = {
       v: SLICE_MESSAGE_VERSION,
@@ -169,6 +196,7 @@ export class SliceAgent {
       available,
       score: spec.rank ? finite(rankValue(spec.rank, attributes)) : 0,
       address: this.o.self,
+      resources: resourcesOf(attributes),
     };
     if (available) this.stats.offersMade++;
     else this.stats.busyOffers++;
@@ -187,12 +215,18 @@ export class SliceAgent {
     return okReply();
   }
 
-  private forward(m: CallMessage): void {
-    const targets = this.o.randomPeers(this.fanout).filter((p) => p.nodeId !== m.owner.nodeId);
-    for (const t of targets) {
+  /** Passes a call on: flooded (budget null) to `fanout` peers, or `budget` nodes split among up to `fanout` peers. */
+  private forward(m: CallMessage, budget: number | null): void {
+    if (m.ttl <= 0 || (budget !== null && budget <= 0)) return;
+    const wanted = budget === null ? this.fanout : Math.min(this.fanout, budget);
+    const targets = this.o.randomPeers(wanted + 1).filter((p) => p.nodeId !== m.owner.nodeId).slice(0, wanted);
+    const shares = budget === null ? targets.map(() => undefined) : splitBudget(budget, targets.length);
+    targets.forEach((t, i) => {
+      const share = shares[i];
       this.stats.callsForwarded++;
-      void this.o.send(t, m).catch(() => undefined);
-    }
+      const copy: CallMessage = share === undefined ? { ...m, ttl: m.ttl - 1 } : { ...m, ttl: m.ttl - 1, budget: share };
+      void this.o.send(t, copy).catch(() => undefined);
+    });
   }
 
   /** Why `grant` does not authorize `slice` (null if it does). */

@@ -5,7 +5,8 @@
  * field from a peer is checked (types, lengths, ranges, no unknown keys); anything else is a
  * SliceMessageError and the request is refused.
  *
- *   call     owner → everyone (spread by gossip): "nodes matching this spec, offer yourselves to me"
+ *   call     owner → everyone, or a budget of nodes (spread by gossip, reach.ts): "nodes matching
+ *            this spec, offer yourselves to me"
  *   offer    candidate → owner: "I match and I am holding myself for your request" (or: "I match
  *            but I am busy", so the owner can say how many matched)
  *   confirm  owner → candidate: "you are in" (the candidate answers joined, or why not)
@@ -61,6 +62,12 @@ const call = z.strictObject({
   ttl: z.number().int().min(0).max(32),
   /** The owner only wants offers from nodes whose estimated capacity rank is at least this (0: all). */
   minRank: z.number().min(0).max(1),
+  /**
+   * Nodes this copy of the call should still reach, the receiver included (reach.ts): it keeps one
+   * if it had not seen the request and splits the rest among a few peers. Absent: flood (every node
+   * forwards it to `fanout` peers the first time it sees it).
+   */
+  budget: z.number().int().min(1).max(1_000_000).optional(),
 });
 
 const offer = z.strictObject({
@@ -72,6 +79,8 @@ const offer = z.strictObject({
   /** The node's value of the spec's rank attribute (0 without ranking). */
   score: z.number().finite(),
   address,
+  /** What a slice may use of the node (its slices.maxShare of cores and memory), as the query saw it. */
+  resources: z.strictObject({ cores: z.number().int().min(0).max(1_000_000), memoryBytes: z.number().int().min(0).max(2 ** 60) }).optional(),
 });
 
 const confirm = z.strictObject({

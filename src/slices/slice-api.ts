@@ -34,6 +34,9 @@ export interface SliceView {
     /** Its ring neighbours in the slice, as it reported them at its last lease renewal. */
     readonly predecessor: string | null;
     readonly successor: string | null;
+    /** What the slice may use of the node (its slices.maxShare of cores and memory), as its offer said; null if not told. */
+    readonly cores: number | null;
+    readonly memoryBytes: number | null;
   }[];
 }
 
@@ -88,7 +91,7 @@ export class SliceApi {
       throw new SliceRequestError('the grant does not match this request (slice id, name, or this node as the owner)', 400);
     }
     if (JSON.stringify(payload.spec) !== JSON.stringify(specToWire(spec))) throw new SliceRequestError('the grant signs another spec than the one requested', 400);
-    if (this.service.owner.slices.has(spec.name)) throw new SliceRequestError(`slice ${spec.name} already exists on this node`, 409);
+    if (this.service.owner.nameTaken(spec.name)) throw new SliceRequestError(`slice ${spec.name} already exists on this node`, 409);
     try {
       return view(await this.service.owner.create(input.sliceId, spec, input.grant, userId));
     } catch (err) {
@@ -181,6 +184,8 @@ function view(s: OwnedSlice): SliceView {
       since: m.since,
       predecessor: m.ring?.predecessor ?? null,
       successor: m.ring?.successor ?? null,
+      cores: m.resources?.cores ?? null,
+      memoryBytes: m.resources?.memoryBytes ?? null,
     })),
   };
 }

@@ -5,7 +5,7 @@
  */
 import { SliceAgent, type SliceAgentOptions } from './agent.js';
 import { type SliceAddress, type SliceMessage, SliceMessageError, decodeSliceMessage, encodeSliceMessage, okReply, refusal } from './messages.js';
-import { SliceOwner } from './owner.js';
+import { type OwnedSlice, SliceOwner } from './owner.js';
 
 /** What the agent needs (minus what the service provides itself), plus the owner side's settings. */
 export interface SliceServiceOptions extends Omit<SliceAgentOptions, 'send' | 'localOffer'> {
@@ -15,6 +15,12 @@ export interface SliceServiceOptions extends Omit<SliceAgentOptions, 'send' | 'l
   readonly request: (to: SliceAddress, bytes: Uint8Array) => Promise<Uint8Array>;
   readonly leaseMs?: number;
   readonly windowMs?: number;
+  /** How long an allocation's attempts may take (owner.ts; default 4 × windowMs). */
+  readonly deadlineMs?: number;
+  /** Uniform numbers in [0, 1) for the owner's retry backoff (default Math.random). */
+  readonly random?: () => number;
+  /** Told every owned slice after each change (owned-store.ts saves them). */
+  readonly persist?: (slices: readonly OwnedSlice[]) => void;
 }
 
 export class SliceService {
@@ -51,7 +57,10 @@ export class SliceService {
       timers: o.timers,
       leaseMs: o.leaseMs,
       windowMs: o.windowMs,
+      deadlineMs: o.deadlineMs,
       fanout: o.fanout,
+      random: o.random,
+      persist: o.persist,
     });
   }
 

@@ -41,12 +41,17 @@ after(async () => {
 interface Snapshot {
   views: Map<string, string[]>;
   sizes: (number | null)[];
+  slices: (number | null | undefined)[];
 }
 
 async function snapshot(nodes: ClusterState['nodes']): Promise<Snapshot> {
   const views = await Promise.all(nodes.map((n) => getJson<PeerView>(n.api, '/v1/peers')));
   const nets = await Promise.all(nodes.map((n) => getJson<NetworkAggregates>(n.api, '/v1/network')));
-  return { views: new Map(nodes.map((n, i) => [n.nodeId, views[i].peers.map((p) => p.id)])), sizes: nets.map((x) => x.size.estimate) };
+  return {
+    views: new Map(nodes.map((n, i) => [n.nodeId, views[i].peers.map((p) => p.id)])),
+    sizes: nets.map((x) => x.size.estimate),
+    slices: nets.map((x) => x.userSlices?.total),
+  };
 }
 
 const describe = (s: Snapshot | undefined) => (s ? `view sizes ${[...s.views.values()].map((v) => v.length).join(',')}; size estimates ${s.sizes.map((x) => (x === null ? '-' : x.toFixed(2))).join(',')}` : 'no snapshot');
@@ -67,6 +72,8 @@ test('cluster up starts 20 daemons; estimates converge to 20 ±5% and the views 
     () => describe(last),
   );
   t.diagnostic(`converged ${Date.now() - upDoneAt} ms after cluster up returned: ${describe(last)}`);
+  // The number of slices is published with the other aggregates: none here.
+  assert.deepEqual(last!.slices, last!.sizes.map(() => 0));
 });
 
 test('cluster status --json reports every node live with its view and size estimate', async () => {

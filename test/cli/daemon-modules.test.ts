@@ -84,7 +84,7 @@ describe('the program a command line needs', () => {
     assert.deepEqual(names(await buildProgram(['node', 'peercloud', 'peers', '--json'])), ['status', 'peers', 'network']);
     const all = names(await buildProgram());
     for (const expected of ['sim', 'demo', 'init', 'node', 'cluster', 'status', 'peers', 'network']) assert.ok(all.includes(expected), `${expected} in ${all.join(', ')}`);
-    assert.deepEqual(all.slice(0, 5), ['sim', 'demo', 'init', 'node', 'cluster']);
+    assert.deepEqual(all.slice(0, 6), ['sim', 'demo', 'sim-demo', 'init', 'node', 'cluster']);
     assert.deepEqual(names(await buildProgram(['node', 'peercloud', '--help'])), all);
     assert.deepEqual(names(await buildProgram(['node', 'peercloud', 'nod'])), all);
   });

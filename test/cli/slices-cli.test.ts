@@ -49,6 +49,8 @@ test('a slice is created, described, grown, shrunk and deleted; members know the
   assert.equal(created.code, 0, created.stderr);
   const slice = JSON.parse(created.stdout) as SliceView;
   assert.equal(slice.size, 3);
+  // What each member lets the slice use (its slices.maxShare, 1 by default) travels in the API.
+  for (const m of slice.members) assert.ok(Number.isInteger(m.cores) && m.cores! >= 1 && m.memoryBytes! > 0, JSON.stringify(m));
   const members = new Set(slice.members.map((m) => m.nodeId));
   const views = await Promise.all(daemons.map(membershipOf));
   views.forEach((v, i) => assert.equal(v.slice?.name === 'web', members.has(daemons[i].nodeId), `node ${i}: ${v.state} ${v.slice?.name}`));

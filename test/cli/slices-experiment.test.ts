@@ -10,8 +10,8 @@
  *  - the --keep-size slice is back to its size (enough free live nodes are left by construction),
  *    and its ring closes over the old and the new members.
  *
- * Fast settings: 250 ms cycles; a 3 s lease (renewed every second) through the environment, which
- * `cluster up` hands to its daemons (it has no pass-through for other `node start` flags).
+ * Fast settings: 250 ms cycles; a 3 s lease (renewed every second), passed to every daemon with
+ * `cluster up --daemon-arg`.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { PeerView } from '../../src/api/schemas.js';
 import type { ClusterNode, ClusterState } from '../../src/cli/cluster/cluster-state.js';
+import { shuffled } from '../../src/cli/cluster/random-pick.js';
 import type { MembershipView, SliceView } from '../../src/slices/slice-api.js';
 import { clusterUp, killLeftovers } from './cluster-helpers.js';
 import { getJson, runCli, waitFor } from './node-helpers.js';
@@ -45,10 +46,8 @@ const setup: string[] = [];
 before(async () => {
   root = mkdtempSync(join(tmpdir(), 'peercloud-slices-exp-'));
   users = join(root, 'users');
-  // Inherited by `cluster up` and from it by every daemon: the test runs in a process of its own.
-  process.env.PEERCLOUD_SLICES_LEASE_MS = String(LEASE_MS);
   const started = Date.now();
-  const { result } = await clusterUp(join(root, 'cluster'), N, ['--cycle-period-ms', String(CYCLE_MS), '--epoch-length', '10', '--ready-timeout-ms', '90000']);
+  const { result } = await clusterUp(join(root, 'cluster'), N, ['--cycle-period-ms', String(CYCLE_MS), '--epoch-length', '10', `--daemon-arg=--slice-lease-ms=${LEASE_MS}`, '--ready-timeout-ms', '90000']);
   assert.equal(result.code, 0, result.stderr);
   nodes = (JSON.parse(result.stdout) as ClusterState).nodes;
   setup.push(`cluster up ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -114,15 +113,6 @@ function ringProblems(views: Map<string, MembershipView>, only: ReadonlySet<stri
     }
   }
   return problems;
-}
-
-function shuffled<T>(xs: readonly T[]): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
 }
 
 test('kill -9 of half the nodes: rings repair, describe follows, --keep-size refills', async (t) => {

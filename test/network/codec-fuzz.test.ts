@@ -10,7 +10,7 @@ import { createPrivateKey } from 'node:crypto';
 import { test } from 'node:test';
 import { ManualClock } from '../../src/core/clock.js';
 import { SeededRandom } from '../../src/core/random.js';
-import { WireCodec } from '../../src/network/codec/codec.js';
+import { WIRE_VERSION, WireCodec } from '../../src/network/codec/codec.js';
 import { DESCRIPTOR_REF_BYTES, type WireDescriptor, type WireDescriptorItem, isDescriptorRef } from '../../src/network/codec/descriptor.js';
 import { CodecError } from '../../src/network/codec/errors.js';
 import { type CodecLimits, limitsForProtocols } from '../../src/network/codec/limits.js';
@@ -48,7 +48,7 @@ function valid(): Uint8Array[] {
   const messages: WireMessage[] = [
     { protocol: 'sampling', kind: 'request', body: { descriptors: descriptors.slice(0, 15), ages: descriptors.slice(0, 15).map((_, i) => i) } },
     { protocol: 'sampling', kind: 'response', body: { descriptors: descriptors.slice(3, 5), ages: [4, 300] } },
-    { protocol: 'aggregation', kind: 'request', body: { epoch: 3, step: 5, participating: true, estimate: 1000, values: [1.5, 2, -7, 0.25], countKeys: [5, 77, 1234567], countValues: [0.5, 0.25, 0.001] } },
+    { protocol: 'aggregation', kind: 'request', body: { epoch: 3, step: 5, participating: true, estimate: 1000, values: [1.5, 2, -7, 0.25], countKeys: [5, 77, 1234567], countValues: [0.5, 0.25, 0.0009765625] } },
     { protocol: 'aggregation', kind: 'response', body: { epoch: 3, step: 6, participating: false, estimate: Number.NaN, values: [], countKeys: [], countValues: [] } },
     // From descriptors[0]'s node (the sender in probe()), whose ring key the directory checks.
     { protocol: 'tman', kind: 'request', body: { senderKey: senderKey, group: 2, descriptors: descriptors.slice(0, 6), keys: [], ages: [0, 1, 2, 3, 4, 5] } },
@@ -195,7 +195,7 @@ test('20,000 random byte strings: only CodecErrors or fully valid messages', (t)
     const n = rng.next() < 0.5 ? rng.int(16) : rng.int(600);
     let bytes = randomBytes(rng, n);
     // Half of them inside a valid envelope, so that the body decoders get the garbage.
-    if (i % 2 === 1) bytes = envelope.encode({ major: 1, minor: rng.int(3), protocol: 1 + rng.int(5), kind: 1 + rng.int(2), body: bytes }).finish();
+    if (i % 2 === 1) bytes = envelope.encode({ major: WIRE_VERSION.major, minor: rng.int(3), protocol: 1 + rng.int(5), kind: 1 + rng.int(2), body: bytes }).finish();
     probe(bytes, directory, from, seen);
   }
   t.diagnostic(JSON.stringify(Object.fromEntries(seen)));

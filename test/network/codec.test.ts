@@ -30,7 +30,7 @@ function samples(): WireMessage[] {
     {
       protocol: 'aggregation',
       kind: 'request',
-      body: { epoch: 12, step: 7, participating: true, estimate: 10234.5, values: [0.5, -3.25, 1e-300, 42], countKeys: [17, 9000, 4294967295], countValues: [0.001, 0, 1] },
+      body: { epoch: 12, step: 7, participating: true, estimate: 10234.5, values: [0.5, -3.25, 2 ** -30, 42], countKeys: [17, 9000, 4294967295], countValues: [0.125, 0, 1] },
     },
     { protocol: 'aggregation', kind: 'response', body: { epoch: -1, step: 0, participating: false, estimate: Number.NaN, values: [], countKeys: [], countValues: [] } },
     { protocol: 'tman', kind: 'request', body: { senderKey: 4294967295, group: 3, descriptors: D.slice(0, 10), keys: [], ages: Array.from({ length: 10 }, (_, i) => i) } },
@@ -39,7 +39,7 @@ function samples(): WireMessage[] {
     { protocol: 'slicing', kind: 'request', body: { a: -1, r: 1, gossip } },
     { protocol: 'slicing', kind: 'response', body: { swapped: true, a: 0, r: 0.5, gossip: { descriptors: [], attrs: [], rs: [], ages: [] } } },
     { protocol: 'slicing', kind: 'response', body: { swapped: false, a: 2, r: 0.125, gossip } },
-    { protocol: 'ranking', kind: 'request', body: { a: 123.456 } },
+    { protocol: 'ranking', kind: 'request', body: { a: 123.5 } },
     { protocol: 'ranking', kind: 'response', body: { a: 0 } },
   ];
 }
@@ -96,6 +96,43 @@ test('descriptor references travel as 8-byte items next to full descriptors', ()
   assert.notDeepEqual(Buffer.from(descriptorDigest(D[0].encoded)), Buffer.from(descriptorDigest(D[1].encoded)));
 });
 
+test('references are packed 8 bytes apiece; items come back full descriptors first, with their ages and keys', () => {
+  const ref = (i: number) => descriptorRef(descriptorDigest(D[i].encoded));
+  const m: WireMessage = { protocol: 'tman', kind: 'request', body: { senderKey: 1, group: 2, descriptors: [ref(1), D[0], ref(2)], keys: [10, 20, 30], ages: [1, 2, 3] } };
+  const decoded = codec.decode(codec.encode(m));
+  assert.equal(decoded.protocol, 'tman');
+  if (decoded.protocol !== 'tman') return;
+  assert.deepEqual(decoded.body.descriptors.map((d) => (isDescriptorRef(d) ? Buffer.from(d.ref).toString('hex') : 'full')), ['full', Buffer.from(ref(1).ref).toString('hex'), Buffer.from(ref(2).ref).toString('hex')]);
+  assert.deepEqual(decoded.body.keys, [20, 10, 30]);
+  assert.deepEqual(decoded.body.ages, [2, 1, 3]);
+  // Ten references and their ages: 8 bytes each plus one age byte, and a few bytes of tags.
+  const refs10 = codec.encodeBody({ protocol: 'sampling', kind: 'request', body: { descriptors: Array.from({ length: 10 }, (_, i) => ref(i)), ages: new Array(10).fill(3) } });
+  assert.ok(refs10.length <= 10 * 9 + 4, `${refs10.length} bytes`);
+  // Too many items altogether, whether full or references.
+  const few = new WireCodec(limitsForProtocols({ sampling: newscast(8) })); // 4 at most
+  const refs4 = new Uint8Array(32);
+  [1, 2, 3, 4].forEach((i, j) => refs4.set(ref(i).ref, j * 8));
+  const five = wireTypes().descriptorBuffer.encode({ descriptors: [D[0].encoded], refs: refs4, ages: [0, 0, 0, 0] }).finish();
+  assert.throws(() => few.decodeBody('sampling', 'request', five), (e: unknown) => e instanceof CodecError && e.field === 'sampling.request.descriptors' && /1 descriptors and 4 references, at most 4/.test(e.message));
+});
+
+test('aggregation values travel as 32-bit floats: relative error below 2^-24, overflow refused', () => {
+  const values = [1 / 3, 123456789.123, 8.5e9 + 0.7, 1e-7, -2.5];
+  const body = { epoch: 1, step: 2, participating: true, estimate: 99.7, values, countKeys: [3], countValues: [1 / 997] };
+  const back = codec.decodeBody('aggregation', 'request', codec.encodeBody({ protocol: 'aggregation', kind: 'request', body }));
+  assert.equal(back.protocol, 'aggregation');
+  if (back.protocol !== 'aggregation') return;
+  [...values, body.estimate, ...body.countValues].forEach((v, i) => {
+    const got = [...back.body.values, back.body.estimate, ...back.body.countValues][i];
+    assert.ok(Math.abs(got - v) <= Math.abs(v) * 2 ** -24, `${v} came back as ${got}`);
+  });
+  const encodeValues = (v: number[]) => codec.encodeBody({ protocol: 'aggregation', kind: 'request', body: { ...body, values: v } });
+  assert.throws(() => encodeValues([1e39]), (e: unknown) => e instanceof CodecError && e.field === 'aggregation.request.values[0]' && /32-bit float/.test(e.message));
+  assert.throws(() => codec.encodeBody({ protocol: 'aggregation', kind: 'request', body: { ...body, estimate: 1e40 } }), (e: unknown) => e instanceof CodecError && e.field === 'aggregation.request.estimate');
+  // Five values and one COUNT instance: the size a daemon's aggregation message has.
+  assert.ok(encodeValues([1, 2, 3, 4, 5]).length <= 50, `${encodeValues([1, 2, 3, 4, 5]).length} bytes`);
+});
+
 test('encoded sizes are compact (reported as diagnostics)', (t) => {
   const one = D[0].encoded.length;
   const sizes = Object.fromEntries(samples().map((m, i) => [`${i}:${m.protocol}.${m.kind}`, codec.encode(m).length]));
@@ -112,8 +149,9 @@ test('an unknown major version is refused, any minor version accepted', () => {
   const t = wireTypes();
   const body = t.attribute.encode({ a: 1 }).finish();
   const envelope = (major: number, minor: number) => t.envelope.encode({ major, minor, protocol: 5, kind: 1, body }).finish();
-  assert.deepEqual(codec.decode(envelope(1, 9)), { protocol: 'ranking', kind: 'request', minor: 9, body: { a: 1 } });
-  assert.throws(() => codec.decode(envelope(2, 0)), (e: unknown) => e instanceof CodecError && e.field === 'envelope.major' && /unsupported major version 2/.test(e.message));
+  assert.deepEqual(codec.decode(envelope(2, 9)), { protocol: 'ranking', kind: 'request', minor: 9, body: { a: 1 } });
+  assert.throws(() => codec.decode(envelope(1, 0)), (e: unknown) => e instanceof CodecError && e.field === 'envelope.major' && /unsupported major version 1/.test(e.message));
+  assert.throws(() => codec.decode(envelope(3, 0)), (e: unknown) => e instanceof CodecError && e.field === 'envelope.major' && /unsupported major version 3/.test(e.message));
   assert.throws(() => codec.decode(envelope(0, 0)), (e: unknown) => e instanceof CodecError && e.field === 'envelope.major');
 });
 
@@ -121,18 +159,18 @@ test('unknown fields in a known version are skipped (forward compatibility)', ()
   const t = wireTypes();
   // A newer minor version's Attribute with an extra field 9 (a string), and an envelope field 15.
   const w = protobuf.Writer.create();
-  w.uint32((1 << 3) | 1).double(2.5);
+  w.uint32((1 << 3) | 5).float(2.5);
   w.uint32((9 << 3) | 2).string('future');
   const body = w.finish();
   const env = protobuf.Writer.create();
-  t.envelope.encode({ major: 1, minor: 4, protocol: 5, kind: 2, body }, env);
+  t.envelope.encode({ major: WIRE_VERSION.major, minor: 4, protocol: 5, kind: 2, body }, env);
   env.uint32((15 << 3) | 0).uint32(77);
   assert.deepEqual(codec.decode(env.finish()), { protocol: 'ranking', kind: 'response', minor: 4, body: { a: 2.5 } });
 });
 
 test('unknown protocols and kinds are refused by name', () => {
   const t = wireTypes();
-  const env = (protocol: number, kind: number) => t.envelope.encode({ major: 1, protocol, kind, body: new Uint8Array(0) }).finish();
+  const env = (protocol: number, kind: number) => t.envelope.encode({ major: WIRE_VERSION.major, protocol, kind, body: new Uint8Array(0) }).finish();
   assert.throws(() => codec.decode(env(9, 1)), (e: unknown) => e instanceof CodecError && e.field === 'envelope.protocol');
   assert.throws(() => codec.decode(env(0, 1)), (e: unknown) => e instanceof CodecError && e.field === 'envelope.protocol');
   assert.throws(() => codec.decode(env(5, 3)), (e: unknown) => e instanceof CodecError && e.field === 'envelope.kind');
@@ -141,7 +179,7 @@ test('unknown protocols and kinds are refused by name', () => {
 test('semantic checks name the offending field', () => {
   const t = wireTypes();
   const frame = (protocol: number, type: protobuf.Type, body: Record<string, unknown>, kind = 1) =>
-    t.envelope.encode({ major: 1, protocol, kind, body: type.encode(body).finish() }).finish();
+    t.envelope.encode({ major: WIRE_VERSION.major, protocol, kind, body: type.encode(body).finish() }).finish();
   const cases: [Uint8Array, string][] = [
     [frame(2, t.aggregation, { epoch: -2 }), 'aggregation.request.epoch'],
     [frame(2, t.aggregation, { participating: true, values: [1, Number.NaN] }), 'aggregation.request.values[1]'],
@@ -163,6 +201,9 @@ test('semantic checks name the offending field', () => {
     [frame(1, t.descriptorBuffer, { descriptors: [new Uint8Array([1, 2, 3])], ages: [0] }), 'sampling.request.descriptors[0]'],
     [frame(3, t.tmanBuffer, { senderKey: 1, descriptors: [D[0].encoded], keys: [1, 2], ages: [0] }), 'tman.request.keys'],
     [frame(3, t.tmanBuffer, { senderKey: Number.NaN }), 'tman.request.senderKey'],
+    [frame(1, t.descriptorBuffer, { refs: new Uint8Array(12), ages: [0] }), 'sampling.request.refs'],
+    [frame(1, t.descriptorBuffer, { refs: new Uint8Array(16), ages: [0] }), 'sampling.request.ages'],
+    [frame(3, t.tmanBuffer, { refs: new Uint8Array(7), ages: [] }), 'tman.request.refs'],
   ];
   for (const [bytes, field] of cases) {
     assert.throws(
@@ -243,7 +284,7 @@ test('oversized lists are refused before protobufjs decodes them', () => {
   const t = wireTypes();
   // 16 descriptors: counted and refused by the pre-scan (the message itself is well-formed).
   const body16 = t.descriptorBuffer.encode({ descriptors: D.slice(0, 16).map((d) => d.encoded), ages: new Array(16).fill(0) }).finish();
-  const frame = t.envelope.encode({ major: 1, protocol: 1, kind: 1, body: body16 }).finish();
+  const frame = t.envelope.encode({ major: WIRE_VERSION.major, protocol: 1, kind: 1, body: body16 }).finish();
   const decodeSpy = t.descriptorBuffer.decode;
   let decodes = 0;
   t.descriptorBuffer.decode = ((...args: Parameters<typeof decodeSpy>) => {
@@ -255,7 +296,7 @@ test('oversized lists are refused before protobufjs decodes them', () => {
     assert.equal(decodes, 0, 'the body must not be decoded');
     // 20,000 packed ages in 20 KB: refused by counting varint terminators, without allocating them.
     const ages = t.descriptorBuffer.encode({ ages: new Array(20_000).fill(1) }).finish();
-    const frame2 = t.envelope.encode({ major: 1, protocol: 1, kind: 1, body: ages }).finish();
+    const frame2 = t.envelope.encode({ major: WIRE_VERSION.major, protocol: 1, kind: 1, body: ages }).finish();
     assert.throws(() => small.decode(frame2), (e: unknown) => e instanceof CodecError && e.field === 'sampling.request.ages');
     assert.equal(decodes, 0);
   } finally {

@@ -22,6 +22,7 @@ import {
   encodeResponse,
 } from '../../src/node/runtime/envelope.js';
 import { FailureRumors, retransmissions } from '../../src/node/runtime/failure-rumors.js';
+import { SamplingPace } from '../../src/node/runtime/sampling-pace.js';
 import { loadPeers, peersPath, savePeers } from '../../src/node/runtime/peer-store.js';
 import { generateIdentity, isValidNodeId } from '../../src/node/identity.js';
 
@@ -35,10 +36,17 @@ test('gossip envelopes round-trip and refuse truncated, over-long or wrongly ver
   const s = decodeResponse(encodeResponse([ref(7)], Uint8Array.from([8])));
   assert.deepEqual(s.rumors.map((x) => x[0]), [7]);
   assert.deepEqual([...s.body], [8]);
-  const h = decodeHello(encodeHello(Uint8Array.from([1, 2, 3]), true));
+  const h = decodeHello(encodeHello(Uint8Array.from([1, 2, 3]), { rumored: true }), 100);
   assert.deepEqual([...h.descriptor], [1, 2, 3]);
   assert.equal(h.rumored, true);
-  assert.equal(decodeHello(encodeHello(Uint8Array.from([1]))).rumored, false);
+  assert.equal(h.view, null);
+  const plain = decodeHello(encodeHello(Uint8Array.from([1])), 100);
+  assert.equal(plain.rumored, false);
+  assert.equal(plain.wantView, false);
+  assert.equal(decodeHello(encodeHello(Uint8Array.from([1]), { wantView: true }), 100).wantView, true);
+  const withView = decodeHello(encodeHello(Uint8Array.from([9]), { view: [{ descriptor: Uint8Array.from([1, 2]), age: 3 }, { descriptor: Uint8Array.from([4]), age: 70_000 }] }), 100);
+  assert.deepEqual(withView.view?.map((e) => [[...e.descriptor], e.age]), [[[1, 2], 3], [[4], 0xffff]], 'ages beyond 16 bits are capped');
+  assert.deepEqual(decodeHello(encodeHello(Uint8Array.from([9]), { view: [] }), 100).view, [], 'an empty view is not "no view"');
   assert.deepEqual(decodeFetchRequest(encodeFetchRequest([ref(5), ref(6)])).map((x) => x[5]), [5, 6]);
   const answer = decodeFetchResponse(encodeFetchResponse([Uint8Array.from([1, 2]), Uint8Array.from([3])]), 100);
   assert.deepEqual(answer.map((x) => [...x]), [[1, 2], [3]]);
@@ -52,7 +60,12 @@ test('gossip envelopes round-trip and refuse truncated, over-long or wrongly ver
     ['rumors past the end', () => decodeRequest(Uint8Array.from([v, ...ref(1), 2, ...ref(3)]))],
     ['too many rumors', () => decodeResponse(Uint8Array.from([v, 200, ...new Uint8Array(1600)]))],
     ['missing rumor count', () => decodeResponse(Uint8Array.from([v]))],
-    ['unknown hello flags', () => decodeHello(Uint8Array.from([v, 4, 1]))],
+    ['unknown hello flags', () => decodeHello(Uint8Array.from([v, 8, 0, 1, 1]), 100)],
+    ['hello descriptor past the end', () => decodeHello(Uint8Array.from([v, 0, 0, 5, 1]), 100)],
+    ['hello descriptor too big', () => decodeHello(Uint8Array.from([v, 0, 0, 3, 1, 2, 3]), 2)],
+    ['hello view without a count', () => decodeHello(Uint8Array.from([v, 4, 0, 1, 1]), 100)],
+    ['hello view entry past the end', () => decodeHello(Uint8Array.from([v, 4, 0, 1, 1, 1, 0, 0, 0, 9, 1]), 100)],
+    ['hello trailing bytes', () => decodeHello(Uint8Array.from([v, 0, 0, 1, 1, 7]), 100)],
     ['fetch length mismatch', () => decodeFetchRequest(Uint8Array.from([v, 2, ...ref(1)]))],
     ['fetch answer overrun', () => decodeFetchResponse(Uint8Array.from([v, 1, 0, 9, 1, 2]), 100)],
     ['fetch answer too big', () => decodeFetchResponse(Uint8Array.from([v, 1, 0, 9, ...new Uint8Array(9)]), 8)],
@@ -86,6 +99,21 @@ test('failure rumors: new once, carried newest first a bounded number of times, 
   assert.equal(retransmissions(100), 21);
   assert.equal(retransmissions(Number.NaN), 6);
   assert.throws(() => rumors.add(new Uint8Array(3), 0, 1), RangeError);
+});
+
+test('the sampling pace: every cycle while disturbed or not full, every quietPeriod cycles once settled', () => {
+  const pace = new SamplingPace({ quietPeriod: 3, settleCycles: 4 });
+  const run = (cycles: number, full: boolean) => Array.from({ length: cycles }, () => (pace.due(full) ? 1 : 0)).join('');
+  assert.equal(run(6, false), '111111', 'a view that is not full samples every cycle');
+  assert.equal(pace.quiet, false);
+  assert.equal(run(4, true), '1111', 'settling');
+  assert.equal(pace.quiet, true);
+  assert.equal(run(9, true), '001001001', 'quiet: one cycle in three');
+  pace.disturb();
+  assert.equal(run(4, true), '1111', 'a disturbance brings back the full rate');
+  assert.equal(run(3, true), '001');
+  assert.equal(run(2, false), '11', 'a view that empties too');
+  assert.throws(() => new SamplingPace({ quietPeriod: 0 }), RangeError);
 });
 
 test('the cycle timer waits period × [1 − jitter, 1 + jitter] and stops when told', () => {

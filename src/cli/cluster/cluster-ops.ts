@@ -31,7 +31,7 @@ export interface UpOptions {
   readonly cyclePeriodMs?: number;
   readonly epochLength?: number;
   readonly viewSize?: number;
-  /** Extra `node start` arguments for every daemon. */
+  /** Extra `node start` arguments for every daemon (`--daemon-arg`; checkDaemonArgs). */
   readonly extraArgs?: readonly string[];
   readonly readyTimeoutMs: number;
   readonly progress: (line: string) => void;
@@ -80,8 +80,29 @@ async function isLive(api: string): Promise<boolean> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `node start` flags `cluster up` sets for each daemon itself: passing them through would fight it. */
+const CLUSTER_FLAGS = ['--data-dir', '--name', '--listen', '--api', '--join', '--config'] as const;
+
+/**
+ * Checks the extra `node start` arguments of `cluster up --daemon-arg` (a flag and its value as
+ * one argument, `--slice-lease-ms=3000`, or as two). Throws a CliError (exit 2) for the flags the
+ * cluster sets itself and for arguments that are not flags or their values.
+ */
+export function checkDaemonArgs(args: readonly string[]): readonly string[] {
+  for (const [i, arg] of args.entries()) {
+    const flag = arg.split('=', 1)[0];
+    const taken = CLUSTER_FLAGS.find((f) => flag === f);
+    if (taken !== undefined) throw new CliError(`--daemon-arg ${arg}: cluster up sets ${taken} for every daemon itself`, 2);
+    if (!arg.startsWith('--') && (i === 0 || !args[i - 1].startsWith('--') || args[i - 1].includes('='))) {
+      throw new CliError(`--daemon-arg ${arg}: expected a \`node start\` flag such as --slice-lease-ms=3000, or the value right after a flag`, 2);
+    }
+  }
+  return args;
+}
+
 export async function clusterUp(o: UpOptions): Promise<ClusterState> {
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES) throw new CliError(`-n must be between 1 and ${MAX_NODES}, got ${o.nodes}`, 2);
+  checkDaemonArgs(o.extraArgs ?? []);
   const root = resolve(o.dataRoot);
   const previous = readState(root);
   if (previous && runningNodes(previous).length > 0) {

@@ -19,11 +19,12 @@ export function clusterCommand(): Command {
     .option('--cycle-period-ms <ms>', 'gossip cycle period of every node (default: the node default, 1000)', parseInteger('--cycle-period-ms', 50, 600_000))
     .option('--epoch-length <cycles>', 'aggregation epoch length in cycles (default: the node default)', parseInteger('--epoch-length', 5, 100_000))
     .option('--view-size <c>', 'peer sampling view size (default: the node default)', parseInteger('--view-size', 2, 255))
+    .option('--daemon-arg <arg>', 'extra `node start` argument for every daemon, e.g. --daemon-arg=--slice-lease-ms=3000 (repeatable)', (arg: string, all: string[]) => [...all, arg], [] as string[])
     .option('--ready-timeout-ms <ms>', 'how long to wait for every API to answer', parseInteger('--ready-timeout-ms', 1_000, 3_600_000), 60_000)
     .option('--json', 'print the cluster state as JSON')
-    .addHelpText('after', `\nEach node's data dir is <data-root>/node-i (created with \`init\` if missing), its log <data-root>/node-i/node.log.\nExample: peercloud cluster up -n 20 && peercloud cluster status && peercloud cluster down`)
-    .action(async (o: { nodes: number; dataRoot: string; basePort: number; cyclePeriodMs?: number; epochLength?: number; viewSize?: number; readyTimeoutMs: number; json?: boolean }) => {
-      const state = await clusterUp({ ...o, progress });
+    .addHelpText('after', `\nEach node's data dir is <data-root>/node-i (created with \`init\` if missing), its log <data-root>/node-i/node.log.\nExample: peercloud cluster up -n 20 && peercloud cluster status && peercloud cluster down\nAny other daemon setting (docs/CONFIG.md) goes through --daemon-arg: peercloud cluster up -n 8 --daemon-arg=--slice-lease-ms=3000 --daemon-arg=--log-level=debug`)
+    .action(async (o: { nodes: number; dataRoot: string; basePort: number; cyclePeriodMs?: number; epochLength?: number; viewSize?: number; daemonArg: string[]; readyTimeoutMs: number; json?: boolean }) => {
+      const state = await clusterUp({ ...o, extraArgs: o.daemonArg, progress });
       if (o.json) return out(`${JSON.stringify(state, null, 2)}\n`);
       out(`${formatTable(['name', 'node id', 'api', 'pid'], state.nodes.map((n) => [n.name, n.nodeId, n.api, String(n.pid ?? '-')]))}\n`);
     });

@@ -221,6 +221,7 @@ export function renderMonitorTable(state: MonitorState, node: MonitorNode, heade
     ['free memory', freeOf(n?.memory, gib), gib(node.memoryFreeBytes)],
     ['free disk', freeOf(n?.disk, gib), gib(node.diskFreeBytes)],
     ['load', n?.load.average === null || n === undefined ? '-' : `${formatNumber(n.load.average)} avg`, num(node.loadAverage)],
+    ['slices', n?.userSlices === undefined ? '-' : `${num(n.userSlices.total)} in the cloud`, ''],
     ['slice', n === undefined ? '-' : `${n.slices.count} capacity slices`, sliceText(n, state.membership)],
   ];
   return `${header}\n${formatTable(['', 'network (estimates)', `this node (${node.name})`], rows)}\nupdated ${new Date().toISOString()}\n`;
@@ -234,7 +235,7 @@ export function renderMonitorLine(state: MonitorState, node: MonitorNode): strin
       ? 'network: -'
       : n.size.estimate === null
         ? `network: no estimates yet (epoch ${n.epoch.current ?? '-'}, cycle ${n.epoch.cycle} of ${n.epoch.lengthCycles})`
-        : `network: ~${num(n.size.estimate)} nodes, ${num(n.cores.totalFree)} free cores, ${gib(n.memory.totalFree)} free memory, ${gib(n.disk.totalFree)} free disk, load ${num(n.load.average)}`;
+        : `network: ~${num(n.size.estimate)} nodes, ${num(n.cores.totalFree)} free cores, ${gib(n.memory.totalFree)} free memory, ${gib(n.disk.totalFree)} free disk, load ${num(n.load.average)}${n.userSlices === undefined ? '' : `, ${num(n.userSlices.total)} slices`}`;
   const here = `node ${node.name}: view ${node.viewSize}/${node.viewCapacity}, ${num(node.freeCores)} of ${node.cores} cores free, load ${num(node.loadAverage)}, ${sliceText(n, state.membership)}`;
   return `${new Date().toISOString()}  ${network} | ${here}\n`;
 }

@@ -57,6 +57,8 @@ export function renderNetwork(n: NetworkAggregates): string {
     ['free memory', bytes(n.memory.averageFree), bytes(n.memory.totalFree)],
     ['free disk', bytes(n.disk.averageFree), bytes(n.disk.totalFree)],
     ['load', num(n.load.average), ''],
+    // Absent from nodes older than the aggregate; null until an epoch has summed it.
+    ['slices', '', n.userSlices === undefined ? '-' : num(n.userSlices.total)],
   ];
   const epoch = `epoch ${n.epoch.current ?? '-'} (cycle ${n.epoch.cycle} of ${n.epoch.lengthCycles}); estimates computed at ${time(n.computedAt)}\n`;
   return `${formatTable(['aggregate', 'average', 'total'], rows)}\n${epoch}`;
@@ -66,6 +68,6 @@ export function statusCommands(): Command[] {
   return [
     clientCommand('status', 'show the node\'s identity, addresses and attributes (from its API)', '/v1/node', (b) => renderStatus(b as NodeInfo)),
     clientCommand('peers', 'show the node\'s current peer sampling view', '/v1/peers', (b) => renderPeers(b as PeerView)),
-    clientCommand('network', 'show the network aggregates the node estimates: size, free cores, memory, disk, load', '/v1/network', (b) => renderNetwork(b as NetworkAggregates)),
+    clientCommand('network', 'show the network aggregates the node estimates: size, free cores, memory, disk, load, slices', '/v1/network', (b) => renderNetwork(b as NetworkAggregates)),
   ];
 }

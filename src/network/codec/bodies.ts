@@ -7,7 +7,7 @@
 import protobuf from 'protobufjs';
 import type { AggregationMessage } from '../../protocols/aggregation/aggregation.js';
 import type { AttributeMessage } from '../../protocols/slicing/rank-estimation.js';
-import { DESCRIPTOR_REF_BYTES, type WireDescriptorItem, decodeDescriptor, descriptorRef } from './descriptor.js';
+import { DESCRIPTOR_REF_BYTES, type WireDescriptorItem, decodeDescriptor, descriptorRef, isDescriptorRef } from './descriptor.js';
 import { CodecError } from './errors.js';
 import { type CountLimit, bool, bytes, checkCounts, decodeWith, encodeWith, finite, finiteList, list, show, uint, uintList } from './fields.js';
 import type { CodecLimits } from './limits.js';
@@ -30,15 +30,22 @@ export function checkSampling(b: WireSamplingBuffer, limits: CodecLimits, field:
 
 export function encodeSampling(b: WireSamplingBuffer, limits: CodecLimits, field: string): Uint8Array {
   checkSampling(b, limits, field);
-  return encodeWith(wireTypes().descriptorBuffer, { descriptors: encodedOf(b.descriptors), ages: b.ages }, field);
+  const items = splitItems(b.descriptors, [b.ages]);
+  const out: Record<string, unknown> = { descriptors: items.full, ages: items.paired[0] };
+  if (items.refs.length > 0) out.refs = items.refs;
+  return encodeWith(wireTypes().descriptorBuffer, out, field);
 }
 
 export function decodeSampling(encoded: Uint8Array, limits: CodecLimits, field: string): WireSamplingBuffer {
   const max = limits.samplingDescriptors;
-  checkCounts(encoded, [delimited(FIELD.bufferDescriptors, 'descriptors', max), { id: 2, name: 'ages', encoding: 'varint', max }], field);
+  checkCounts(
+    encoded,
+    [delimited(FIELD.bufferDescriptors, 'descriptors', max), { id: 2, name: 'ages', encoding: 'varint', max }, delimited(FIELD.bufferRefs, 'refs', 1)],
+    field,
+  );
   const raw = decodeWith(wireTypes().descriptorBuffer, encoded, field);
   const b: WireSamplingBuffer = {
-    descriptors: decodeDescriptors(`${field}.descriptors`, raw.descriptors, max, limits),
+    descriptors: decodeItems(`${field}.descriptors`, raw.descriptors, raw.refs, max, limits),
     ages: numbers(`${field}.ages`, raw.ages),
   };
   checkSampling(b, limits, field);
@@ -51,15 +58,15 @@ export function checkAggregation(m: AggregationMessage, limits: CodecLimits, fie
   uint(`${field}.epoch`, m.epoch, -1, INT32_MAX);
   uint(`${field}.step`, m.step, 0, limits.aggregationMaxStep);
   bool(`${field}.participating`, m.participating);
-  if (!Number.isNaN(m.estimate) && !(typeof m.estimate === 'number' && Number.isFinite(m.estimate) && m.estimate > 0)) {
-    throw new CodecError(`${field}.estimate`, `must be a positive finite number or absent, got ${show(m.estimate)}`);
+  if (!Number.isNaN(m.estimate) && !(typeof m.estimate === 'number' && Number.isFinite(m.estimate) && m.estimate > 0 && m.estimate <= FLOAT32_MAX)) {
+    throw new CodecError(`${field}.estimate`, `must be a positive finite 32-bit float or absent, got ${show(m.estimate)}`);
   }
-  const values = finiteList(`${field}.values`, m.values, limits.aggregationValues);
+  const values = float32List(`${field}.values`, m.values, limits.aggregationValues);
   const keys = uintList(`${field}.countKeys`, m.countKeys, limits.aggregationInstances, 1, UINT32_MAX);
   for (let i = 1; i < keys.length; i++) {
     if (keys[i] <= keys[i - 1]) throw new CodecError(`${field}.countKeys[${i}]`, `keys must be strictly ascending, got ${keys[i - 1]} then ${keys[i]}`);
   }
-  const counts = finiteList(`${field}.countValues`, m.countValues, limits.aggregationInstances);
+  const counts = float32List(`${field}.countValues`, m.countValues, limits.aggregationInstances);
   if (counts.length !== keys.length) throw new CodecError(`${field}.countValues`, `has ${counts.length} entries for ${keys.length} keys`);
   if (!m.participating && (values.length > 0 || keys.length > 0)) {
     throw new CodecError(field, 'a message that does not take part in the epoch must not carry values or COUNT instances');
@@ -80,9 +87,9 @@ export function decodeAggregation(encoded: Uint8Array, limits: CodecLimits, fiel
   checkCounts(
     encoded,
     [
-      { id: FIELD.aggregationValues, name: 'values', encoding: 'fixed64', max: limits.aggregationValues },
+      { id: FIELD.aggregationValues, name: 'values', encoding: 'fixed32', max: limits.aggregationValues },
       { id: FIELD.aggregationCountKeys, name: 'countKeys', encoding: 'fixed32', max: limits.aggregationInstances },
-      { id: FIELD.aggregationCountValues, name: 'countValues', encoding: 'fixed64', max: limits.aggregationInstances },
+      { id: FIELD.aggregationCountValues, name: 'countValues', encoding: 'fixed32', max: limits.aggregationInstances },
     ],
     field,
   );
@@ -117,7 +124,9 @@ export function checkTMan(b: WireTManBuffer, limits: CodecLimits, field: string)
 
 export function encodeTMan(b: WireTManBuffer, limits: CodecLimits, field: string): Uint8Array {
   checkTMan(b, limits, field);
-  const out: Record<string, unknown> = { descriptors: encodedOf(b.descriptors), keys: b.keys, ages: b.ages };
+  const items = splitItems(b.descriptors, b.keys.length > 0 ? [b.ages, b.keys] : [b.ages]);
+  const out: Record<string, unknown> = { descriptors: items.full, keys: items.paired[1] ?? [], ages: items.paired[0] };
+  if (items.refs.length > 0) out.refs = items.refs;
   if (b.senderKey !== 0) out.senderKey = b.senderKey;
   if (b.group !== 0) out.group = b.group;
   return encodeWith(wireTypes().tmanBuffer, out, field);
@@ -127,14 +136,19 @@ export function decodeTMan(encoded: Uint8Array, limits: CodecLimits, field: stri
   const max = limits.tmanDescriptors;
   checkCounts(
     encoded,
-    [delimited(FIELD.tmanDescriptors, 'descriptors', max), { id: 4, name: 'keys', encoding: 'fixed64', max }, { id: 5, name: 'ages', encoding: 'varint', max }],
+    [
+      delimited(FIELD.tmanDescriptors, 'descriptors', max),
+      { id: 4, name: 'keys', encoding: 'fixed64', max },
+      { id: 5, name: 'ages', encoding: 'varint', max },
+      delimited(FIELD.tmanRefs, 'refs', 1),
+    ],
     field,
   );
   const raw = decodeWith(wireTypes().tmanBuffer, encoded, field);
   const b: WireTManBuffer = {
     senderKey: raw.senderKey as number,
     group: raw.group as number,
-    descriptors: decodeDescriptors(`${field}.descriptors`, raw.descriptors, max, limits),
+    descriptors: decodeItems(`${field}.descriptors`, raw.descriptors, raw.refs, max, limits),
     keys: numbers(`${field}.keys`, raw.keys),
     ages: numbers(`${field}.ages`, raw.ages),
   };
@@ -248,7 +262,8 @@ function gossipFromWire(raw: unknown, limits: CodecLimits, field: string): WireS
 // ---- rank estimation ------------------------------------------------------------------------------
 
 export function encodeAttribute(m: AttributeMessage, _limits: CodecLimits, field: string): Uint8Array {
-  finite(`${field}.a`, m.a);
+  const a = finite(`${field}.a`, m.a);
+  if (Math.abs(a) > FLOAT32_MAX) throw new CodecError(`${field}.a`, `${a} does not fit a 32-bit float`);
   return encodeWith(wireTypes().attribute, m.a !== 0 ? { a: m.a } : {}, field);
 }
 
@@ -265,6 +280,53 @@ function delimited(id: number, name: string, max: number): CountLimit {
 
 function encodedOf(descriptors: readonly WireDescriptorItem[]): Uint8Array[] {
   return descriptors.map((d) => d.encoded);
+}
+
+/**
+ * A descriptor list as DescriptorBuffer and TManBuffer carry it: full descriptors one per entry,
+ * references packed into one `refs` field; items become full descriptors first, then references,
+ * and the lists that pair with the items (`paired`: ages, keys) are reordered the same way.
+ */
+function splitItems(items: readonly WireDescriptorItem[], paired: readonly (readonly number[])[]): { full: Uint8Array[]; refs: Uint8Array; paired: number[][] } {
+  const full: Uint8Array[] = [];
+  const fullAt: number[] = [];
+  const refAt: number[] = [];
+  items.forEach((d, i) => {
+    if (isDescriptorRef(d)) refAt.push(i);
+    else {
+      full.push(d.encoded);
+      fullAt.push(i);
+    }
+  });
+  const refs = new Uint8Array(refAt.length * DESCRIPTOR_REF_BYTES);
+  refAt.forEach((at, j) => refs.set(items[at].encoded, j * DESCRIPTOR_REF_BYTES));
+  const order = [...fullAt, ...refAt];
+  return { full, refs, paired: paired.map((list_) => order.map((i) => list_[i])) };
+}
+
+/** The items of a descriptor list: decoded full descriptors, then the references of `rawRefs`. */
+function decodeItems(field: string, rawDescriptors: unknown, rawRefs: unknown, max: number, limits: CodecLimits): WireDescriptorItem[] {
+  const refsField = `${field.replace(/\.descriptors$/, '')}.refs`;
+  const refs = bytes(refsField, rawRefs ?? new Uint8Array(0), {});
+  if (refs.length % DESCRIPTOR_REF_BYTES !== 0) throw new CodecError(refsField, `${refs.length} bytes is not a whole number of ${DESCRIPTOR_REF_BYTES}-byte references`);
+  const full = list(field, rawDescriptors, max);
+  const n = refs.length / DESCRIPTOR_REF_BYTES;
+  if (full.length + n > max) throw new CodecError(field, `has ${full.length} descriptors and ${n} references, at most ${max} entries allowed`);
+  const out = decodeDescriptors(field, full, max, limits);
+  for (let i = 0; i < n; i++) out.push(descriptorRef(refs.subarray(i * DESCRIPTOR_REF_BYTES, (i + 1) * DESCRIPTOR_REF_BYTES)));
+  return out;
+}
+
+/** Largest finite 32-bit float: aggregation values travel as floats. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** A list of finite numbers that fit a 32-bit float (rounding is fine, overflow to infinity is not). */
+function float32List(field: string, value: unknown, max: number): number[] {
+  const out = finiteList(field, value, max);
+  for (let i = 0; i < out.length; i++) {
+    if (Math.abs(out[i]) > FLOAT32_MAX) throw new CodecError(`${field}[${i}]`, `${out[i]} does not fit a 32-bit float`);
+  }
+  return out;
 }
 
 function checkDescriptorList(field: string, descriptors: readonly WireDescriptorItem[], max: number, limits: CodecLimits): number {

@@ -46,7 +46,7 @@ import {
 import { wireTypes } from './schema.js';
 
 /** The version this node speaks. */
-export const WIRE_VERSION = Object.freeze({ major: 1, minor: 0 });
+export const WIRE_VERSION = Object.freeze({ major: 2, minor: 0 });
 
 const PROTOCOL_BY_ID = new Map<number, ProtocolName>(Object.entries(PROTOCOL_IDS).map(([name, id]) => [id, name as ProtocolName]));
 const KIND_BY_ID = new Map<number, MessageKind>(Object.entries(KIND_IDS).map(([name, id]) => [id, name as MessageKind]));
@@ -65,7 +65,7 @@ export class WireCodec {
     const kind = KIND_IDS[message.kind];
     if (protocol === undefined) throw new CodecError('envelope.protocol', `unknown protocol ${show(message.protocol)}`);
     if (kind === undefined) throw new CodecError('envelope.kind', `unknown kind ${show(message.kind)}`);
-    const body = this.encodeBody(message, field);
+    const body = this.encodeBody(message);
     const encoded = encodeWith(wireTypes().envelope, { major: WIRE_VERSION.major, minor: WIRE_VERSION.minor, protocol, kind, body }, 'envelope');
     if (encoded.length > this.limits.maxMessageBytes) {
       throw new CodecError(field, `message is ${encoded.length} bytes, at most ${this.limits.maxMessageBytes} allowed`);
@@ -99,25 +99,15 @@ export class WireCodec {
     const kind = KIND_BY_ID.get(env.kind as number);
     if (kind === undefined) throw new CodecError('envelope.kind', `unknown kind ${show(env.kind)}`);
     const body = bytes('envelope.body', env.body, {});
-    const field = `${protocol}.${kind}`;
-    const limits = this.limits;
-    switch (protocol) {
-      case 'sampling':
-        return { protocol, kind, minor, body: decodeSampling(body, limits, field) };
-      case 'aggregation':
-        return { protocol, kind, minor, body: decodeAggregation(body, limits, field) };
-      case 'tman':
-        return { protocol, kind, minor, body: decodeTMan(body, limits, field) };
-      case 'slicing':
-        return kind === 'request'
-          ? { protocol, kind, minor, body: decodeSwapRequest(body, limits, field) }
-          : { protocol, kind, minor, body: decodeSwapReply(body, limits, field) };
-      case 'ranking':
-        return { protocol, kind, minor, body: decodeAttribute(body, limits, field) };
-    }
+    return { ...this.decodeBody(protocol, kind, body), minor };
   }
 
-  private encodeBody(message: WireMessage, field: string): Uint8Array {
+  /**
+   * The body of `message` alone, without the envelope: for carriers that say the protocol, kind and
+   * version themselves (the daemon's rounds, src/node/runtime/envelope.ts). Same checks as `encode`.
+   */
+  encodeBody(message: WireMessage): Uint8Array {
+    const field = `${message.protocol}.${message.kind}`;
     const limits = this.limits;
     switch (message.protocol) {
       case 'sampling':
@@ -132,6 +122,41 @@ export class WireCodec {
           : encodeSwapReply(message.body as WireSwapReply, limits, field);
       case 'ranking':
         return encodeAttribute(message.body as AttributeMessage, limits, field);
+      default:
+        throw new CodecError('envelope.protocol', `unknown protocol ${show((message as { protocol: unknown }).protocol)}`);
+    }
+  }
+
+  /** A body without its envelope (see `encodeBody`), fully checked; throws only CodecError. */
+  decodeBody(protocol: ProtocolName, kind: MessageKind, body: Uint8Array): WireMessage {
+    try {
+      return this.decodeBodyUnchecked(protocol, kind, body);
+    } catch (err) {
+      if (err instanceof CodecError) throw err;
+      throw new CodecError(`${protocol}.${kind}`, `undecodable (${err instanceof Error ? err.message : String(err)})`, { cause: err });
+    }
+  }
+
+  private decodeBodyUnchecked(protocol: ProtocolName, kind: MessageKind, body: Uint8Array): WireMessage {
+    if (!(body instanceof Uint8Array)) throw new CodecError(`${protocol}.${kind}`, `must be bytes, got ${show(body)}`);
+    if (body.length > this.limits.maxMessageBytes) throw new CodecError(`${protocol}.${kind}`, `is ${body.length} bytes, at most ${this.limits.maxMessageBytes} allowed`);
+    const field = `${protocol}.${kind}`;
+    const limits = this.limits;
+    switch (protocol) {
+      case 'sampling':
+        return { protocol, kind, body: decodeSampling(body, limits, field) };
+      case 'aggregation':
+        return { protocol, kind, body: decodeAggregation(body, limits, field) };
+      case 'tman':
+        return { protocol, kind, body: decodeTMan(body, limits, field) };
+      case 'slicing':
+        return kind === 'request'
+          ? { protocol, kind, body: decodeSwapRequest(body, limits, field) }
+          : { protocol, kind, body: decodeSwapReply(body, limits, field) };
+      case 'ranking':
+        return { protocol, kind, body: decodeAttribute(body, limits, field) };
+      default:
+        throw new CodecError('envelope.protocol', `unknown protocol ${show(protocol)}`);
     }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The wire schema of peercloud, version 1, as Protocol Buffers (proto3) text parsed once at start-up
+ * The wire schema of peercloud, version 2, as Protocol Buffers (proto3) text parsed once at start-up
  * by protobufjs' reflection API: no generated code and no protoc binary. protobufjs encodes and
  * decodes; everything it decodes is then checked field by field (see bodies.ts, descriptor.ts),
  * because the library only guarantees wire types, not meaning.
@@ -18,7 +18,7 @@ import protobuf from 'protobufjs';
 
 export const WIRE_SCHEMA = `
 syntax = "proto3";
-package peercloud.wire.v1;
+package peercloud.wire.v2;
 
 enum Protocol {
   PROTOCOL_UNSPECIFIED = 0;
@@ -69,19 +69,26 @@ message SignedDescriptor {
   bytes signature = 2;
 }
 
+// Descriptor lists: full descriptors in descriptors, references (8 bytes each, see descriptor.ts)
+// packed one after the other in refs; the items are the full descriptors, then the references,
+// and ages follows that order. Packing saves the tag and length byte of each reference.
 message DescriptorBuffer {
   repeated bytes descriptors = 1;  // encoded SignedDescriptor
   repeated uint32 ages = 2;
+  bytes refs = 3;                  // n × 8-byte references
 }
 
+// Averaged values travel as 32-bit floats: a relative error of 6e-8 per exchange, far below what
+// averaging itself leaves after an epoch (and COUNT's values, ~1/N, keep that relative precision at
+// any N, floats being floating point). Half the bytes of doubles.
 message Aggregation {
   sint32 epoch = 1;
   uint32 step = 2;
   bool participating = 3;
-  double estimate = 4;  // absent: no estimate (NaN in memory)
-  repeated double values = 5;
+  float estimate = 4;  // absent: no estimate (NaN in memory)
+  repeated float values = 5;
   repeated fixed32 count_keys = 6;
-  repeated double count_values = 7;
+  repeated float count_values = 7;
 }
 
 message TManBuffer {
@@ -89,7 +96,8 @@ message TManBuffer {
   sint32 group = 2;
   repeated bytes descriptors = 3;  // encoded SignedDescriptor
   repeated double keys = 4;        // empty when keys derive from node ids (ring rankings)
-  repeated uint32 ages = 5;        // one per descriptor
+  repeated uint32 ages = 5;        // one per item (full descriptors, then references)
+  bytes refs = 6;                  // n × 8-byte references, as in DescriptorBuffer
 }
 
 message SlicingGossip {
@@ -112,8 +120,10 @@ message SwapReply {
   SlicingGossip gossip = 4;
 }
 
+// The value a node is ranked by (its capacity: cores × CPU score, an integer that a float holds
+// exactly up to 2^24; other values lose only what no ranking can tell apart).
 message Attribute {
-  double a = 1;
+  float a = 1;
 }
 `;
 
@@ -126,6 +136,8 @@ export const FIELD = {
   aggregationValues: 5,
   aggregationCountKeys: 6,
   aggregationCountValues: 7,
+  bufferRefs: 3,
+  tmanRefs: 6,
 } as const;
 
 export interface WireTypes {
@@ -148,7 +160,7 @@ let types: WireTypes | undefined;
 export function wireTypes(): WireTypes {
   if (types) return types;
   const { root } = protobuf.parse(WIRE_SCHEMA, { keepCase: false });
-  const t = (name: string): protobuf.Type => root.lookupType(`peercloud.wire.v1.${name}`);
+  const t = (name: string): protobuf.Type => root.lookupType(`peercloud.wire.v2.${name}`);
   types = {
     envelope: t('Envelope'),
     address: t('Address'),

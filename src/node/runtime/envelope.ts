@@ -5,15 +5,21 @@
  *
  *   ROUND request:  u8 version | sender ref (8) | u8 n | n × rumor (8) | parts
  *   ROUND response: u8 version | u8 n | n × rumor (8) | parts
- *     parts = u8 count | count × (u8 protocol | u16 length | protocol message)
+ *     parts = u8 count | count × (u8 protocol | u16 length | protocol message body)
  *     protocol: 1 peer sampling, 2 aggregation, 3 ranking, 4 T-Man; each at most once per message
  *
- * A *round* is one cycle's exchanges of every protocol with one peer, in one request: peer sampling
- * picks the peer (uniformly from its view), aggregation and ranking use the same one. Each protocol
- * still sees its own exchange; one request instead of three saves two thirds of the messages, their
- * framing and their CPU.
- *   HELLO request and response:     u8 version | u8 flags | the sender's full encoded SignedDescriptor
- *     (flags bit 0, in a response: "the descriptor you sent is rumored dead: re-sign it and retry")
+ * A *round* is one cycle's exchanges of one or more protocols with one peer, in one request (peer
+ * sampling alone; aggregation and ranking together; T-Man alone). Each protocol still sees its own
+ * exchange; one request instead of several saves messages, their framing and their CPU. A part is
+ * the protocol's body as the wire codec encodes it (src/network/codec, wire version 2) without the
+ * codec's envelope: the part says the protocol, the round the direction, this version byte the
+ * version — ~10 bytes less per part.
+ *
+ *   HELLO request:   u8 version | u8 flags | u16 length | the sender's full encoded SignedDescriptor
+ *   HELLO response:  the same, then with flag VIEW: u8 n | n × (u16 age | u16 length | SignedDescriptor)
+ *     flags: bit 0 RUMORED (response: "the descriptor you sent is rumored dead: re-sign it and
+ *     retry"), bit 1 WANT_VIEW (request: "I am joining: send me your view"), bit 2 VIEW (response:
+ *     the responder's peer sampling view follows, full descriptors and their ages)
  *   DESCRIPTORS request:            u8 version | u8 n | n × ref (8)
  *   DESCRIPTORS response:           u8 version | u8 n | n × (u16 length | encoded SignedDescriptor)
  *
@@ -23,7 +29,9 @@
  * - *Rumors* are digests of descriptors whose nodes did not answer someone (failure-rumors.ts).
  * - Protocol messages send descriptors by reference too (DescriptorStore); DESCRIPTORS is how a
  *   peer fetches the ones it lacks, from whoever referred to them, over the same connection.
- * - HELLO carries full descriptors: it is the first contact, when nothing can be assumed known.
+ * - HELLO carries full descriptors: it is the first contact, when nothing can be assumed known. A
+ *   joining node asks for its contact's view in the same round trip (Serf's push-pull on join), so
+ *   its view is full at once instead of after a few exchanges.
  */
 import { DESCRIPTOR_REF_BYTES } from '../../network/codec/descriptor.js';
 import { CodecError } from '../../network/codec/errors.js';
@@ -41,7 +49,7 @@ export interface RoundPart {
   readonly body: Uint8Array;
 }
 
-export const ENVELOPE_VERSION = 2;
+export const ENVELOPE_VERSION = 3;
 /** Descriptors asked for in one DESCRIPTORS request at most. */
 export const MAX_FETCH = 255;
 
@@ -90,27 +98,88 @@ export function decodeResponse(payload: Uint8Array): ResponseEnvelope {
   return { rumors, body: payload.subarray(end) };
 }
 
+/** One entry of a view sent in a HELLO response. */
+export interface HelloViewEntry {
+  /** A full encoded SignedDescriptor (still to be decoded and verified). */
+  readonly descriptor: Uint8Array;
+  /** Its age in the sender's view, in cycles. */
+  readonly age: number;
+}
+
 export interface Hello {
+  /** The sender's full encoded SignedDescriptor. */
   readonly descriptor: Uint8Array;
   /** Set in a response: the requester's descriptor is rumored dead (see failure-rumors.ts). */
   readonly rumored: boolean;
+  /** Set in a request: the sender is joining and wants the responder's view. */
+  readonly wantView: boolean;
+  /** In a response to a request that wanted it: the responder's view; null when not sent. */
+  readonly view: readonly HelloViewEntry[] | null;
 }
 
 const HELLO_RUMORED = 1;
+const HELLO_WANT_VIEW = 2;
+const HELLO_VIEW = 4;
+/** Entries of a HELLO view at most (the count is a byte; views are at most 255 entries anyway). */
+export const MAX_HELLO_VIEW = 255;
+const MAX_AGE_ON_WIRE = 0xffff;
 
-/** HELLO in both directions: the version byte, flags and a full descriptor. */
-export function encodeHello(descriptor: Uint8Array, rumored = false): Uint8Array {
-  const out = new Uint8Array(2 + descriptor.length);
+/** HELLO in both directions: the version byte, flags, a full descriptor and, in a response, maybe a view. */
+export function encodeHello(descriptor: Uint8Array, options: { rumored?: boolean; wantView?: boolean; view?: readonly HelloViewEntry[] } = {}): Uint8Array {
+  if (descriptor.length > 0xffff) throw new RangeError(`descriptor of ${descriptor.length} bytes does not fit a HELLO`);
+  const view = options.view;
+  if (view !== undefined && view.length > MAX_HELLO_VIEW) throw new RangeError(`at most ${MAX_HELLO_VIEW} view entries per HELLO, got ${view.length}`);
+  let size = 4 + descriptor.length + (view === undefined ? 0 : 1);
+  for (const e of view ?? []) {
+    if (e.descriptor.length > 0xffff) throw new RangeError(`descriptor of ${e.descriptor.length} bytes does not fit a HELLO`);
+    size += 4 + e.descriptor.length;
+  }
+  const out = new Uint8Array(size);
   out[0] = ENVELOPE_VERSION;
-  out[1] = rumored ? HELLO_RUMORED : 0;
-  out.set(descriptor, 2);
+  out[1] = (options.rumored ? HELLO_RUMORED : 0) | (options.wantView ? HELLO_WANT_VIEW : 0) | (view !== undefined ? HELLO_VIEW : 0);
+  writeU16(out, 2, descriptor.length);
+  out.set(descriptor, 4);
+  let at = 4 + descriptor.length;
+  if (view !== undefined) {
+    out[at++] = view.length;
+    for (const e of view) {
+      writeU16(out, at, Math.min(MAX_AGE_ON_WIRE, Math.max(0, Math.floor(e.age))));
+      writeU16(out, at + 2, e.descriptor.length);
+      out.set(e.descriptor, at + 4);
+      at += 4 + e.descriptor.length;
+    }
+  }
   return out;
 }
 
-export function decodeHello(payload: Uint8Array): Hello {
-  checkVersion(payload, 'hello', 3);
-  if ((payload[1] & ~HELLO_RUMORED) !== 0) throw new CodecError('hello.flags', `unknown flags ${payload[1]}`);
-  return { descriptor: payload.subarray(2), rumored: (payload[1] & HELLO_RUMORED) !== 0 };
+/** Throws a CodecError naming what is wrong; descriptors are views into `payload`, each at most `maxDescriptorBytes`. */
+export function decodeHello(payload: Uint8Array, maxDescriptorBytes: number): Hello {
+  checkVersion(payload, 'hello', 5);
+  const flags = payload[1];
+  if ((flags & ~(HELLO_RUMORED | HELLO_WANT_VIEW | HELLO_VIEW)) !== 0) throw new CodecError('hello.flags', `unknown flags ${flags}`);
+  const length = readU16(payload, 2);
+  if (length > maxDescriptorBytes) throw new CodecError('hello.descriptor', `descriptor is ${length} bytes, at most ${maxDescriptorBytes} allowed`);
+  if (4 + length > payload.length) throw new CodecError('hello.descriptor', `length ${length} exceeds the ${payload.length - 4} bytes that follow`);
+  const descriptor = payload.subarray(4, 4 + length);
+  let at = 4 + length;
+  let view: HelloViewEntry[] | null = null;
+  if ((flags & HELLO_VIEW) !== 0) {
+    if (at >= payload.length) throw new CodecError('hello.view', 'missing entry count');
+    const n = payload[at++];
+    view = [];
+    for (let i = 0; i < n; i++) {
+      const field = `hello.view[${i}]`;
+      if (at + 4 > payload.length) throw new CodecError(field, 'truncated entry header');
+      const age = readU16(payload, at);
+      const len = readU16(payload, at + 2);
+      if (len > maxDescriptorBytes) throw new CodecError(field, `descriptor is ${len} bytes, at most ${maxDescriptorBytes} allowed`);
+      if (at + 4 + len > payload.length) throw new CodecError(field, `length ${len} exceeds the ${payload.length - at - 4} bytes that follow`);
+      view.push({ age, descriptor: payload.subarray(at + 4, at + 4 + len) });
+      at += 4 + len;
+    }
+  }
+  if (at !== payload.length) throw new CodecError('hello', `${payload.length - at} bytes after the last field`);
+  return { descriptor, rumored: (flags & HELLO_RUMORED) !== 0, wantView: (flags & HELLO_WANT_VIEW) !== 0, view };
 }
 
 export function encodeFetchRequest(refs: readonly Uint8Array[]): Uint8Array {
@@ -175,6 +244,15 @@ export function decodeFetchResponse(payload: Uint8Array, maxDescriptorBytes: num
 }
 
 // ---- helpers ------------------------------------------------------------------------------------
+
+function writeU16(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 8;
+  out[at + 1] = value & 0xff;
+}
+
+function readU16(bytes: Uint8Array, at: number): number {
+  return (bytes[at] << 8) | bytes[at + 1];
+}
 
 function checkVersion(payload: Uint8Array, field: string, minLength: number): void {
   if (!(payload instanceof Uint8Array) || payload.length < minLength) {

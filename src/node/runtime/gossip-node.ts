@@ -24,6 +24,14 @@
  *
  * Dead peers: a peer that cannot be reached becomes a failure rumor (failure-rumors.ts) that rides
  * on every message until all views have dropped it; a live node rumored dead re-signs its descriptor.
+ * A view left short by dropped peers refills at once with a few quick sampling rounds.
+ *
+ * Joining (`hello` with `wantView`): the contact answers with its whole view (full descriptors), so
+ * the newcomer's view is full after one round trip; in a network smaller than a view (the contact's
+ * view is everyone) the newcomer also greets every node of it, so all views hold it right away.
+ *
+ * Pace: peer sampling runs every cycle while anything changes and every other cycle once the view
+ * has been full and quiet for a while (sampling-pace.ts): it is most of the traffic.
  */
 import type { Clock } from '../../core/clock.js';
 import { NO_PEER, type PeerHandle } from '../../core/handles.js';
@@ -48,7 +56,9 @@ import { CycleTimer } from './cycle-timer.js';
 import {
   type GossipProtocolName,
   type Hello,
+  type HelloViewEntry,
   MAX_FETCH,
+  MAX_HELLO_VIEW,
   MESSAGE_TYPES,
   ROUND_PROTOCOLS,
   type RoundPart,
@@ -66,6 +76,7 @@ import {
   encodeResponse,
 } from './envelope.js';
 import { FailureRumors, retransmissions } from './failure-rumors.js';
+import { SamplingPace } from './sampling-pace.js';
 import type { CloudSecret } from './cloud-secret.js';
 import { type AggregatedInputs, type GossipProtocolSettings, type GossipProtocols, createGossipProtocols } from './gossip-protocols.js';
 
@@ -110,6 +121,10 @@ export interface GossipStats {
   rumorsHeard: number;
   /** Times this node re-signed its descriptor because it was rumored dead. */
   refutations: number;
+  /** Peer sampling cycles left out because the view was full and quiet (sampling-pace.ts). */
+  samplingRested: number;
+  /** Nodes greeted on joining a network smaller than a view (see `hello`). */
+  introductions: number;
 }
 
 export interface ViewEntry {
@@ -139,8 +154,14 @@ const STRIKES_BEFORE_RUMOR = 2;
 /** The two rounds of a cycle (see the header). */
 const ROUND_GROUPS: readonly (readonly GossipProtocolName[])[] = Object.freeze([['sampling'], ['aggregation', 'ranking'], ['tman']]);
 
-/** Extra peer sampling rounds right after joining, at a fifth of the cycle period: a newcomer fills its view in about a second. */
+/**
+ * Extra peer sampling rounds, at a fifth of the cycle period, right after joining (the newcomer's
+ * descriptor spreads, its view mixes) and when dropped peers left the view short (it refills).
+ */
 const BOOTSTRAP_ROUNDS = 4;
+
+/** Requests in flight at most when greeting many nodes at once (slice members, introductions). */
+const GREETING_CONCURRENCY = 8;
 
 export class GossipNode {
   readonly directory: PeerDirectory;
@@ -158,8 +179,11 @@ export class GossipNode {
     rumorsStarted: 0,
     rumorsHeard: 0,
     refutations: 0,
+    samplingRested: 0,
+    introductions: 0,
   };
   readonly rumors = new FailureRumors({ ttlMs: RUMOR_TTL_MS });
+  readonly pace = new SamplingPace();
   private readonly transport: Transport;
   private readonly log: Logger;
   private readonly timers: CycleTimer[];
@@ -263,15 +287,34 @@ export class GossipNode {
   }
 
   private startCycle(group: readonly GossipProtocolName[]): void {
-    if (!this.stopped) void this.runRound(group);
+    if (this.stopped) return;
+    if (group[0] === 'sampling' && !this.pace.due(this.viewFull())) {
+      this.stats.samplingRested++;
+      return;
+    }
+    void this.runRound(group);
   }
 
   /**
-   * A few quick peer sampling rounds after a successful join (like SWIM's push-pull on join), so
-   * that a newcomer fills its view and becomes known within about a second rather than in several
-   * cycles. Only peer sampling: aggregation counts cycles and must keep the common rhythm.
+   * Whether the view holds all it can: c peers, or, in a network smaller than a view, nearly every
+   * node (by the size estimate; 90%, so that an estimate a little above the truth still counts).
+   */
+  viewFull(): boolean {
+    const n = this.viewSize();
+    if (n >= this.protocols.sampling.config.viewSize) return true;
+    const a = this.protocols.aggregation;
+    const published = a.publishedCount(LOCAL_HANDLE);
+    const size = Number.isFinite(published) ? published : a.knownSize(LOCAL_HANDLE);
+    return Number.isFinite(size) && n >= Math.floor(0.9 * (size - 1));
+  }
+
+  /**
+   * A few quick peer sampling rounds after a successful join, so that a newcomer becomes known
+   * within about a second rather than in several cycles, or after peers were dropped, so that the
+   * view refills. Only peer sampling: aggregation counts cycles and must keep the common rhythm.
    */
   private bootstrap(): void {
+    this.pace.disturb();
     const idle = this.bootstrapLeft === 0;
     this.bootstrapLeft = BOOTSTRAP_ROUNDS;
     if (!idle || this.stopped) return;
@@ -280,7 +323,7 @@ export class GossipNode {
         this.cancelBootstrap = undefined;
         if (this.stopped || this.bootstrapLeft <= 0) return;
         this.bootstrapLeft--;
-        if (this.viewSize() >= this.protocols.sampling.config.viewSize) {
+        if (this.viewFull()) {
           this.bootstrapLeft = 0;
           return;
         }
@@ -319,7 +362,8 @@ export class GossipNode {
   /**
    * Puts this node in ring `group` (a slice; 0: none) and seeds the ring with `members` (the member
    * list from the slice's owner): members we hold no descriptor of are greeted first (HELLO, their
-   * node id pinned). T-Man takes it from there and repairs the ring as members come and go.
+   * node id pinned, GREETING_CONCURRENCY at a time). T-Man takes it from there and repairs the ring
+   * as members come and go.
    */
   async joinRing(group: number, members: readonly PeerAddress[]): Promise<void> {
     if (this.directory.groupOf(LOCAL_HANDLE) !== group) {
@@ -336,20 +380,15 @@ export class GossipNode {
     for (const h of tman.views.peers(LOCAL_HANDLE)) {
       if (!this.directory.has(h) || !listed.has(this.directory.nodeIdOf(h))) tman.remove(LOCAL_HANDLE, h);
     }
+    const others = members.filter((m) => m.nodeId !== this.nodeId);
+    const unknown = others.filter((m) => this.directory.handleOf(m.nodeId) === NO_PEER);
+    // Unreachable members are left out: T-Man finds the others.
+    await forEachLimited(unknown, GREETING_CONCURRENCY, (m) => this.hello(m).then(() => undefined, () => undefined));
+    if (this.directory.groupOf(LOCAL_HANDLE) !== group) return; // left meanwhile
     const handles: PeerHandle[] = [];
-    for (const m of members) {
-      if (m.nodeId === this.nodeId) continue;
-      let h = this.directory.handleOf(m.nodeId);
-      if (h === NO_PEER) {
-        try {
-          await this.hello(m);
-        } catch {
-          continue; // unreachable now: T-Man finds the others
-        }
-        h = this.directory.handleOf(m.nodeId);
-        if (h === NO_PEER) continue;
-      }
-      if (this.directory.groupOf(LOCAL_HANDLE) !== group) return; // left meanwhile
+    for (const m of others) {
+      const h = this.directory.handleOf(m.nodeId);
+      if (h === NO_PEER) continue;
       this.directory.setGroup(h, group);
       handles.push(h);
     }
@@ -413,14 +452,19 @@ export class GossipNode {
   /**
    * Contacts `peer` (whose id is pinned by the transport), exchanges descriptors and adds it to the
    * view. Rejects with a TransportError, or a CodecError if its answer is unusable.
+   *
+   * `wantView` (joining): the peer also sends its view, which fills ours at once. If that view was
+   * not full, the network is smaller than a view and every node should hold us: we greet each one
+   * (in the background, GREETING_CONCURRENCY at a time) instead of waiting for gossip to spread us.
    */
-  async hello(peer: PeerAddress): Promise<string> {
-    let hello = await this.sendHello(peer);
+  async hello(peer: PeerAddress, options: { wantView?: boolean } = {}): Promise<string> {
+    const wantView = options.wantView === true;
+    let hello = await this.sendHello(peer, wantView);
     if (hello.rumored) {
       // It holds a rumor that we are dead (we were unreachable for a while): a descriptor with a
       // higher sequence is not covered by it.
       this.refute();
-      hello = await this.sendHello(peer);
+      hello = await this.sendHello(peer, wantView);
       if (hello.rumored) throw new CodecError('hello.flags', 'the peer still refuses our descriptor as rumored dead');
     }
     const descriptor = detachDescriptor(decodeDescriptor(hello.descriptor, this.codec.codec.limits, 'hello.descriptor'));
@@ -429,14 +473,61 @@ export class GossipNode {
     const nodeId = this.directory.nodeIdOf(handle);
     if (nodeId !== peer.nodeId) throw new CodecError('hello.descriptor', `answer describes ${nodeId}, not ${peer.nodeId}`);
     if (handle !== LOCAL_HANDLE) this.protocols.sampling.addContacts(LOCAL_HANDLE, [handle]);
+    if (hello.view !== null) {
+      const taken = this.takeView(hello.view, nodeId);
+      if (wantView && hello.view.length < this.protocols.sampling.config.viewSize) this.introduce(taken);
+    }
     this.bootstrap();
     return nodeId;
   }
 
-  private async sendHello(peer: PeerAddress): Promise<Hello> {
+  private async sendHello(peer: PeerAddress, wantView: boolean): Promise<Hello> {
     const own = this.directory.descriptorOf(LOCAL_HANDLE);
-    const answer = await this.request(peer, MESSAGE_TYPES.hello, encodeHello(own.encoded), { timeoutMs: this.requestTimeoutMs });
-    return decodeHello(answer);
+    const answer = await this.request(peer, MESSAGE_TYPES.hello, encodeHello(own.encoded, { wantView }), { timeoutMs: this.requestTimeoutMs });
+    return decodeHello(answer, this.codec.codec.limits.maxDescriptorBytes);
+  }
+
+  /**
+   * Adds a view sent by `from` in a HELLO to ours (as far as there is room), with its ages. Verified
+   * like a gossip message: one forged descriptor and none is taken; expired or rumored-dead ones are
+   * left out. Returns the addresses of the nodes it named (ours excluded), whether or not there was
+   * room for them.
+   */
+  private takeView(entries: readonly HelloViewEntry[], from: string): PeerAddress[] {
+    const limits = this.codec.codec.limits;
+    let message: ProtocolMessage;
+    try {
+      const descriptors = entries.map((e, i) => decodeDescriptor(e.descriptor, limits, `hello.view[${i}]`));
+      message = this.directory.fromWire({ protocol: 'sampling', kind: 'response', body: { descriptors, ages: entries.map((e) => e.age) } }, from);
+    } catch (err) {
+      this.log.warn({ peer: from, error: err instanceof Error ? err.message : String(err) }, 'view sent with a HELLO refused');
+      return [];
+    }
+    if (message.protocol !== 'sampling') return [];
+    const views = this.protocols.sampling.views;
+    const taken: PeerAddress[] = [];
+    message.body.ids.forEach((h, i) => {
+      if (h === LOCAL_HANDLE) return;
+      views.add(LOCAL_HANDLE, h, message.body.ages[i]);
+      const d = this.directory.descriptorOf(h);
+      taken.push({ nodeId: d.nodeId, ...d.addresses[0] });
+    });
+    return taken;
+  }
+
+  /** Greets `peers` (a joining node in a small network): each adds us to its view if it has room. */
+  private introduce(peers: readonly PeerAddress[]): void {
+    if (peers.length === 0 || this.stopped) return;
+    const run = forEachLimited(peers, GREETING_CONCURRENCY, async (p) => {
+      if (this.stopped) return;
+      try {
+        await this.sendHello(p, false);
+        this.stats.introductions++;
+      } catch (err) {
+        this.log.debug({ peer: p.nodeId, error: err instanceof Error ? err.message : String(err) }, 'introduction failed');
+      }
+    }).finally(() => this.pending.delete(run));
+    this.pending.add(run);
   }
 
   /** Re-signs our descriptor with a higher sequence: the one rumored dead is superseded. */
@@ -445,6 +536,7 @@ export class GossipNode {
     this.directory.local.supersede(current.sequence);
     this.directory.descriptorOf(LOCAL_HANDLE);
     this.stats.refutations++;
+    this.pace.disturb();
     this.log.info({ sequence: this.directory.local.current().sequence }, 'rumored dead: re-signed our descriptor');
   }
 
@@ -474,7 +566,7 @@ export class GossipNode {
       const message = { protocol: name, kind: 'request', body: req } as ProtocolMessage;
       requests.set(name, req);
       held.push(...handlesIn(message));
-      parts.push({ protocol: name, body: this.codec.encode(message, true) });
+      parts.push({ protocol: name, body: this.codec.encodeBody(message, true) });
     }
     const release = this.directory.retain(held);
     this.stats.exchangesStarted++;
@@ -512,6 +604,7 @@ export class GossipNode {
 
   private failRound(requests: ReadonlyMap<GossipProtocolName, unknown>, peer: PeerHandle, err: unknown): void {
     this.stats.exchangesFailed++;
+    this.pace.disturb();
     for (const [name, req] of requests) this.protocol(name).fail(LOCAL_HANDLE, peer, req);
     const code = err instanceof TransportError ? err.code : err instanceof CodecError ? 'CODEC' : 'ERROR';
     const known = this.directory.has(peer) && peer !== LOCAL_HANDLE;
@@ -569,17 +662,28 @@ export class GossipNode {
         fresh = true;
       }
     }
-    if (fresh) this.dropRumored();
+    if (fresh) {
+      this.pace.disturb();
+      this.dropRumored();
+    }
   }
 
-  /** Removes rumored-dead peers from the peer sampling view. */
+  /** Removes rumored-dead peers from the peer sampling view; a view left short refills (bootstrap). */
   private dropRumored(): void {
     if (this.rumors.size === 0) return;
     const now = this.clock.now();
     const views = this.protocols.sampling.views;
+    let dropped = 0;
     for (let i = views.size(LOCAL_HANDLE) - 1; i >= 0; i--) {
       const h = views.peerAt(LOCAL_HANDLE, i);
-      if (this.directory.has(h) && this.rumors.covers(this.directory.digestOf(h), now)) views.removeAt(LOCAL_HANDLE, i);
+      if (this.directory.has(h) && this.rumors.covers(this.directory.digestOf(h), now)) {
+        views.removeAt(LOCAL_HANDLE, i);
+        dropped++;
+      }
+    }
+    if (dropped > 0) {
+      this.pace.disturb();
+      if (!this.viewFull() && !this.stopped) this.bootstrap();
     }
     // The slice ring too: one member that found a neighbour dead tells the whole slice through the
     // rumor, instead of each member having to fail an exchange with it (or wait maxAge cycles).
@@ -606,9 +710,7 @@ export class GossipNode {
       const missing: Uint8Array[] = [];
       for (const part of parts) {
         try {
-          const m = this.codec.decode(part.body, sender);
-          if (m.protocol !== part.protocol || m.kind !== kind) throw new CodecError(`round.${kind}.${part.protocol}`, `carries a ${m.protocol} ${m.kind}`);
-          messages.set(part.protocol, m);
+          messages.set(part.protocol, this.codec.decodeBody(part.protocol, kind, part.body, sender));
         } catch (err) {
           if (!(err instanceof MissingDescriptorsError)) throw err;
           missing.push(...err.refs);
@@ -709,7 +811,7 @@ export class GossipNode {
       for (const [name, message] of messages) {
         const reply = this.protocol(name).handle(LOCAL_HANDLE, sender, message.body);
         if (reply === null) throw new GossipRequestError(`${name} has no reply`);
-        replies.push({ protocol: name, body: this.codec.encode({ protocol: name, kind: 'response', body: reply } as ProtocolMessage, true) });
+        replies.push({ protocol: name, body: this.codec.encodeBody({ protocol: name, kind: 'response', body: reply } as ProtocolMessage, true) });
       }
       if (messages.has('sampling')) this.dropRumored();
       if (messages.has('aggregation')) this.noteEpochs();
@@ -721,15 +823,35 @@ export class GossipNode {
   }
 
   private answerHello(from: RemotePeer, payload: Uint8Array): Uint8Array {
-    const descriptor = decodeDescriptor(decodeHello(payload).descriptor, this.codec.codec.limits, 'hello.descriptor');
+    const limits = this.codec.codec.limits;
+    const hello = decodeHello(payload, limits.maxDescriptorBytes);
+    const descriptor = decodeDescriptor(hello.descriptor, limits, 'hello.descriptor');
     if (this.rumors.covers(this.directory.store.digestOf(descriptor), this.clock.now())) {
-      return encodeHello(this.directory.descriptorOf(LOCAL_HANDLE).encoded, true);
+      return encodeHello(this.directory.descriptorOf(LOCAL_HANDLE).encoded, { rumored: true });
     }
     const sender = this.directory.intern({ ...detachDescriptor(descriptor), nodeId: from.nodeId } as NodeDescriptor);
     if (sender === NO_PEER) throw new GossipRequestError('sender descriptor expired, rumored dead, or no room for it');
     // A newcomer: it becomes a contact, so the overlay learns of it quickly.
-    if (this.viewSize() < this.protocols.sampling.config.viewSize) this.protocols.sampling.addContacts(LOCAL_HANDLE, [sender]);
-    return encodeHello(this.directory.descriptorOf(LOCAL_HANDLE).encoded);
+    const isNew = this.viewSize() < this.protocols.sampling.config.viewSize && this.protocols.sampling.views.indexOf(LOCAL_HANDLE, sender) < 0;
+    if (isNew) {
+      this.protocols.sampling.addContacts(LOCAL_HANDLE, [sender]);
+      this.pace.disturb();
+    }
+    // A joining node gets our view (without itself).
+    const view = hello.wantView ? this.viewForHello(sender) : undefined;
+    return encodeHello(this.directory.descriptorOf(LOCAL_HANDLE).encoded, { view });
+  }
+
+  /** Our view as full descriptors with their ages, for a joining node (`except` left out). */
+  private viewForHello(except: PeerHandle): HelloViewEntry[] {
+    const views = this.protocols.sampling.views;
+    const out: HelloViewEntry[] = [];
+    for (let i = 0; i < views.size(LOCAL_HANDLE) && out.length < MAX_HELLO_VIEW; i++) {
+      const h = views.peerAt(LOCAL_HANDLE, i);
+      if (h === except || !this.directory.has(h)) continue;
+      out.push({ descriptor: this.directory.descriptorOf(h).encoded, age: views.ageAt(LOCAL_HANDLE, i) });
+    }
+    return out;
   }
 
   /** Answers a DESCRIPTORS request with the ones we hold (those we do not are left out). */
@@ -745,4 +867,13 @@ export class GossipNode {
     }
     return encodeFetchResponse(out);
   }
+}
+
+/** Runs `fn` on every item, at most `limit` at a time; resolves when all have settled. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]).catch(() => undefined);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }

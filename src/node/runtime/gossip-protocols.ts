@@ -1,7 +1,8 @@
 /**
  * The protocols one daemon runs, configured from the node configuration: peer sampling (its view
  * holds only the local node, handle 0), aggregation (COUNT for the network size, plus averages
- * and sums of the node's free resources), as the simulator's `count` experiment sets them up, and
+ * and sums of the node's free resources and the number of slices in the cloud), as the simulator's
+ * `count` experiment sets them up, and
  * slicing by rank estimation over the node's CPU capacity (which slice of the network it is in).
  */
 import type { Random } from '../../core/random.js';
@@ -22,6 +23,8 @@ export interface AggregatedInputs {
   readonly memoryFreeBytes: number;
   readonly diskFreeBytes: number;
   readonly loadAverage: number;
+  /** Slices this node coordinates (their owner, src/slices/owner.ts); summed, the slices of the cloud. Default 0. */
+  readonly ownedSlices?: number;
 }
 
 export interface GossipProtocolSettings {
@@ -29,7 +32,7 @@ export interface GossipProtocolSettings {
   readonly epochLength: number;
 }
 
-export const AGGREGATED = Object.freeze({ cores: 'freeCores', memory: 'memoryFreeBytes', disk: 'diskFreeBytes', load: 'loadAverage' });
+export const AGGREGATED = Object.freeze({ cores: 'freeCores', memory: 'memoryFreeBytes', disk: 'diskFreeBytes', load: 'loadAverage', slices: 'ownedSlices' });
 
 export interface GossipProtocols {
   readonly sampling: PeerSampling;
@@ -61,6 +64,8 @@ export function aggregationConfig(epochLength: number, inputs: () => AggregatedI
       { name: AGGREGATED.memory, input: () => inputs().memoryFreeBytes, aggregates: ['average', 'sum'] },
       { name: AGGREGATED.disk, input: () => inputs().diskFreeBytes, aggregates: ['average', 'sum'] },
       { name: AGGREGATED.load, input: () => inputs().loadAverage, aggregates: ['average'] },
+      // Every slice has exactly one owner, so the sum over nodes is the number of slices.
+      { name: AGGREGATED.slices, input: () => inputs().ownedSlices ?? 0, aggregates: ['sum'] },
     ],
     // One leader per epoch on average; a node that knows no size yet volunteers (initial estimate
     // 1): harmless, only the K smallest keys survive.

@@ -62,11 +62,16 @@ export class Joiner {
 
   private tick(): void {
     if (this.stopped) return;
-    if (this.options.node.viewSize() === 0) {
-      this.attempt = this.tryAll().then(
+    // One attempt at a time: while a busy target takes longer than the retry interval to answer,
+    // more HELLOs would only add to its load (a whole cluster starting at once joins one seed).
+    if (this.options.node.viewSize() === 0 && this.attempt === undefined) {
+      const attempt: Promise<void> = this.tryAll().then(
         () => undefined,
         (err: unknown) => this.options.logger.error({ err }, 'join attempt crashed'),
-      );
+      ).finally(() => {
+        if (this.attempt === attempt) this.attempt = undefined;
+      });
+      this.attempt = attempt;
     }
     this.cancel = this.options.timers.schedule(() => this.tick(), this.options.retryIntervalMs);
   }
@@ -78,8 +83,8 @@ export class Joiner {
     const results = await Promise.all(this.options.targets.map((t) => this.tryOne(t)));
     const joined = results.filter((r) => r).length;
     if (joined > 0) {
-      // Exchange views right away instead of at the next cycle: the newcomer gets a full view from
-      // its contact in one round trip, and its contact passes the newcomer on from its next cycle.
+      // Exchange views right away instead of at the next cycle: a peer of the view we were given
+      // learns of us now and passes us on from its next cycle.
       await node.runCycle('sampling');
       logger.info({ joined, view: node.viewSize() }, 'joined the overlay');
     }
@@ -101,7 +106,8 @@ export class Joiner {
         logger.info({ target: `${target.host}:${target.port}`, nodeId }, 'trusting the key first seen at a join address');
       }
       if (nodeId === node.nodeId) return false;
-      await node.hello({ nodeId, host: target.host, port: target.port });
+      // Joining: the target's view comes back with its answer and fills ours at once.
+      await node.hello({ nodeId, host: target.host, port: target.port }, { wantView: true });
       return true;
     } catch (err) {
       if (err instanceof TransportError && err.code === 'PEER_KEY_MISMATCH') {

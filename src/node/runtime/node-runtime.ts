@@ -15,12 +15,15 @@ import { type Timers, realTimers, type Cancel } from '../attributes-system.js';
 import { AttributeMonitor } from '../attributes.js';
 import type { Config, HostPort } from '../config.js';
 import { IdentityError, type NodeIdentity, loadIdentity } from '../identity.js';
+import { loadNodeCertificate } from '../node-certificate.js';
 import { type Logger, componentLogger, transportLogger } from '../logger.js';
 import { LanDiscovery } from '../discovery/lan-discovery.js';
 import { LOCAL_HANDLE } from '../peer-directory.js';
 import { authPolicyFromSettings } from '../../auth/policy.js';
 import { SliceMembership } from '../../slices/membership.js';
 import { loadMembership, saveMembership } from '../../slices/membership-store.js';
+import { loadOwnedSlices, saveOwnedSlices } from '../../slices/owned-store.js';
+import { shareOf } from '../../slices/share.js';
 import { SLICE_REQUEST_TYPE } from '../../slices/messages.js';
 import { SliceService } from '../../slices/slice-service.js';
 import { SliceApi } from '../../slices/slice-api.js';
@@ -29,6 +32,9 @@ import { CloudSecret } from './cloud-secret.js';
 import { type JoinEntry, Joiner } from './joiner.js';
 import { loadPeers, savePeers } from './peer-store.js';
 import { RuntimeStatus } from './status-source.js';
+import { DashboardService } from '../../monitoring/dashboard-service.js';
+import { INSPECT_REQUEST_TYPE } from '../../monitoring/snapshot.js';
+import { inspectHandler } from '../../monitoring/inspect-service.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -73,6 +79,7 @@ export class NodeRuntime {
     /** LAN discovery, when enabled. */
     readonly discovery: LanDiscovery | null,
     readonly slices: SliceService,
+    readonly dashboard: DashboardService,
   ) {}
 
   get nodeId(): string {
@@ -99,11 +106,13 @@ export class NodeRuntime {
       throw new NodeStartError(`cannot load the node identity from ${config.dataDir}: ${(err as Error).message}`, { cause: err });
     }
 
+    // The certificate kept in the data directory spares the daemon the X.509 library (node-certificate.ts).
+    const certificate = await loadNodeCertificate(config.dataDir, identity, (message) => log.warn(message));
     const transport = await TlsTransport.create(identity, {
       maxFrameBytes: config.limits.maxFrameBytes,
       maxConnections: config.limits.maxConnections,
       logger: transportLogger(componentLogger(log, 'transport')),
-    });
+    }, certificate);
     let listen: HostPort;
     try {
       listen = await transport.listen(config.listen);
@@ -130,6 +139,7 @@ export class NodeRuntime {
 
       // The slice service is built on the gossip node; the node asks it for its ring group.
       let ringGroup: () => number = () => 0;
+      let ownedSlices: () => number = () => 0;
       const node = new GossipNode({
         identity,
         transport,
@@ -138,7 +148,8 @@ export class NodeRuntime {
         epochLength: config.aggregation.epochLength,
         cyclePeriodMs: config.cyclePeriodMs,
         cycleJitter: config.cycleJitter,
-        inputs: () => monitor.current(),
+        // The slices this node coordinates are aggregated too (their sum: the slices of the cloud).
+        inputs: () => ({ ...monitor.current(), ownedSlices: ownedSlices() }),
         capacity: () => monitor.current().cores * monitor.current().cpuScore,
         ringGroup: () => ringGroup(),
         ...(config.cloud.joinSecret !== '' ? { cloudSecret: new CloudSecret(config.cloud.joinSecret) } : {}),
@@ -170,6 +181,7 @@ export class NodeRuntime {
 
       const slices = startSlices(config, identity.nodeId, advertise, node, transport, monitor, clock, timers, log);
       ringGroup = () => slices.agent.membership().state === 'member' ? (slices.agent.membership() as { slice: { group: number } }).slice.group : 0;
+      ownedSlices = () => slices.owner.slices.size;
       cleanups.push(async () => slices.stop());
 
       let discovery: LanDiscovery | null = null;
@@ -211,12 +223,28 @@ export class NodeRuntime {
         slices: config.slicing.slices,
         addresses: () => ({ listen, advertise, api: apiAddress ?? config.api }),
       });
+      const sliceApi = new SliceApi(slices, identity.nodeId, () => node.ringNeighbours());
+      // What dashboards see: this node's snapshot (also answered to other nodes' crawls), the
+      // overlay crawled from here, and the history of the aggregates.
+      const dashboard = new DashboardService({
+        status,
+        membership: () => sliceApi.membership(),
+        inspect: (target) => node.request(target, INSPECT_REQUEST_TYPE, new Uint8Array(0), { timeoutMs: 2_000 }),
+        now: () => clock.now(),
+        timers,
+        historySampleMs: Math.max(1_000, config.cyclePeriodMs),
+        onError: (err, what) => log.warn({ component: 'dashboard', error: err instanceof Error ? err.message : String(err) }, `dashboard ${what} failed`),
+      });
+      node.serve(INSPECT_REQUEST_TYPE, inspectHandler(() => dashboard.snapshot()));
+      dashboard.start();
+      cleanups.push(async () => dashboard.stop());
       const api = await createApiServer(status, {
         host: config.api.host,
         port: config.api.port,
         logger: log,
         bodyLimit: config.limits.apiMaxBodyBytes,
-        slices: { api: new SliceApi(slices, identity.nodeId, () => node.ringNeighbours()), policy: authPolicyFromSettings(config.auth) },
+        slices: { api: sliceApi, policy: authPolicyFromSettings(config.auth) },
+        dashboard: { source: dashboard },
       });
       try {
         apiAddress = await api.listen();
@@ -227,7 +255,7 @@ export class NodeRuntime {
       cleanups.push(() => api.close());
 
       const persistIntervalMs = options.persistIntervalMs ?? Math.min(60_000, Math.max(2_000, 10 * config.cyclePeriodMs));
-      const runtime = new NodeRuntime(identity, config, transport, node, joiner, monitor, api, listen, advertise, log, timers, persistIntervalMs, discovery, slices);
+      const runtime = new NodeRuntime(identity, config, transport, node, joiner, monitor, api, listen, advertise, log, timers, persistIntervalMs, discovery, slices, dashboard);
       node.start();
       joiner.start();
       runtime.schedulePersist();
@@ -273,6 +301,7 @@ export class NodeRuntime {
       await this.api.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'));
       await this.discovery?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping LAN discovery failed'));
       this.slices.stop();
+      this.dashboard.stop();
       await this.joiner.stop();
       // Stop the cycles first; exchanges in flight end when the transport closes (CLOSED).
       const gossipStopped = this.node.stop();
@@ -309,7 +338,8 @@ function startSlices(
   const service = new SliceService({
     self: { nodeId, host: advertise.host, port: advertise.port },
     membership,
-    attributes: () => monitor.current(),
+    // Slice queries see the share of the machine a slice may use (slices.maxShare).
+    attributes: () => shareOf(monitor.current(), config.slices.maxShare),
     rank: () => node.protocols.ranking.estimatedRank(LOCAL_HANDLE),
     policy: () => policy,
     now: () => clock.now(),
@@ -323,12 +353,15 @@ function startSlices(
     request: (to, bytes) => node.request(to, SLICE_REQUEST_TYPE, bytes, { timeoutMs: 5_000 }),
     logger: slicesLog,
     leaseMs: config.slices.leaseMs,
+    // The slices this node coordinates survive its restart (owned-store.ts).
+    persist: (slices) => saveOwnedSlices(config.dataDir, slices, warn),
     ring: () => node.ringNeighbours(),
     onMembers: (slice, members) => {
       void node.joinRing(slice.group, members).catch((err: unknown) => slicesLog.warn({ error: (err as Error).message }, 'cannot seed the slice ring'));
     },
   });
   node.serve(SLICE_REQUEST_TYPE, (from, payload) => service.handle(from.nodeId, payload));
+  service.owner.restore(loadOwnedSlices(config.dataDir, warn));
   service.start();
   return service;
 }

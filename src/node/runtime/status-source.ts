@@ -98,6 +98,9 @@ export class RuntimeStatus implements NodeStatusSource {
       memory: { averageFree: est(AGGREGATED.memory, 'average'), totalFree: est(AGGREGATED.memory, 'sum') },
       disk: { averageFree: est(AGGREGATED.disk, 'average'), totalFree: est(AGGREGATED.disk, 'sum') },
       load: { average: est(AGGREGATED.load, 'average') },
+      // Slices (issue 4) in the cloud: each owner counts its own, aggregation sums them (the
+      // counts are read when an epoch starts, so a new slice shows within two epochs).
+      userSlices: { total: est(AGGREGATED.slices, 'sum') },
       // Which of `slices` equal slices by CPU capacity this node is in (0 = lowest), from its rank
       // estimate; null until it has sampled anyone.
       slices: { count: this.o.slices, mine: node.protocols.ranking.sampleCount(LOCAL_HANDLE) > 0 ? node.protocols.ranking.slice(LOCAL_HANDLE, this.o.slices) : null },

@@ -1,18 +1,31 @@
 /**
- * Slice allocation as the daemon runs it (src/slices: agent.ts, owner.ts, membership.ts), modelled
- * hop by hop for the simulator. The daemon's agent and owner are asynchronous, exchange signed JSON
- * over the transport and verify Ed25519 grants on every hop; none of that changes *who* is asked,
- * *who* offers and *who* ends up in which slice, which is what this model keeps:
+ * Slice allocation as the daemon runs it (src/slices: agent.ts, owner.ts, reach.ts, membership.ts),
+ * modelled hop by hop for the simulator. The daemon's agent and owner are asynchronous, exchange
+ * signed JSON over the transport and verify Ed25519 grants on every hop; none of that changes *who*
+ * is asked, *who* offers and *who* ends up in which slice, which is what this model keeps:
  *
- *   - call: the owner's node considers the call itself, then sends it to `fanout` random peers of
- *     its peer sampling view; a node seeing it for the first time forwards it to `fanout` random
- *     peers (never back to the owner) while its ttl lasts; ttl = min(32, ⌈log2 N⌉ + 3);
+ *   - call, in waves (reach=waves, the daemon's way for unranked count requests): the call carries
+ *     a budget of nodes to reach; a node keeps one if it had not seen the request and splits the
+ *     rest among up to `fanout` random peers (never the owner) while the ttl lasts; the first wave
+ *     reaches REACH_FACTOR × (want + spares) / match ratio nodes, each next one at least twice as
+ *     many (reach.ts), until a wave would reach half the network, which is flooded instead;
+ *   - call, flooded (reach=flood, and every wave that would reach most of the network): the owner's
+ *     node considers the call itself, then sends it to `fanout` random peers of its peer sampling
+ *     view; a node seeing the flood for the first time forwards it to `fanout` random peers while
+ *     its ttl lasts; ttl = min(32, ⌈log2 N⌉ + 3);
  *   - offer: a matching node reserves itself (SliceMembership.reserve, the daemon's own class) and
- *     offers itself; a busy one offers "busy"; if the owner refuses the offer (collection closed)
- *     or cannot be reached, the node lets its reservation go;
- *   - the owner stops collecting as soon as `want` available offers are in (no ranking) or at the
- *     end of its window, confirms the first `want`, replaces refusals from the next offers, cancels
- *     the rest; a create with too few confirmations dismisses the ones it got (nothing is kept);
+ *     offers itself, once per request; a busy one offers "busy"; a member of the very slice stays
+ *     silent; if the owner refuses the offer (collection closed) or cannot be reached, the node
+ *     lets its reservation go;
+ *   - the owner stops collecting once want + spares available offers are in (spares=1; reach.ts
+ *     sparesFor), or want and a short grace has passed, or at the end of the wave (then the next,
+ *     wider wave) or of the flood's window; each of `want` confirmation slots confirms the next
+ *     offer until one accepts (a spare replaces a failure at once); the offers left are cancelled;
+ *   - too few offers while enough matching nodes were busy: the attempt confirms nobody, cancels
+ *     every offer and, after a randomized, growing backoff, another attempt (a new request id)
+ *     asks again; enough offers but confirmations failed beyond the spares: the confirmed stay and
+ *     another attempt is for the shortfall; up to `attempts` attempts within the deadline; then a
+ *     create with too few confirmations dismisses the ones it got (nothing is kept);
  *   - leases: the owner renews every member every third of the lease with the member list (the
  *     ring's seed); a member that refuses is dropped at once, one that cannot be reached is asked
  *     again after min(a sixth of the lease, 1 s) and dropped if that fails too; a drop makes the
@@ -25,13 +38,17 @@
  * handled in a random order (seeded), so racing requests interleave fairly.
  *
  * Deviations, on purpose: the owner's collection window is in hops (the daemon's is 1.5 s, which on
- * a LAN is many hops); the network size is the true one (the daemon uses its aggregation estimate);
- * grants, policies and rank filters are not modelled (every node accepts every user); attributes
- * match with a probability `match` through the node's attribute value.
+ * a LAN is many hops), and so are the wave (a third of it), the spares' grace (a tenth), the
+ * deadline (4 windows) and the backoff (a sixth, doubling); the network size is the true one (the
+ * daemon uses its aggregation estimate); grants, policies and rank filters are not modelled (every
+ * node accepts every user); attributes match with a probability `match` through the node's
+ * attribute value.
  */
 import type { PeerHandle, PeerSampler } from '../../core/handles.js';
 import type { Random } from '../../core/random.js';
 import { type SliceRef, SliceMembership, groupOfSlice } from '../../slices/membership.js';
+import { MAX_ATTEMPTS } from '../../slices/owner.js';
+import { firstReach, nextReach, sparesFor, splitBudget } from '../../slices/reach.js';
 import type { Population } from '../population.js';
 
 /** The daemon's defaults, in cycles of Δ = 1 s (agent.ts, owner.ts, config slices.leaseMs). */
@@ -40,19 +57,26 @@ export interface AllocationSettings {
   fanout: number;
   /**
    * How long a node holds itself for a request it offered itself to (agent.ts: 10 s). null: 10
-   * cycles, or longer if the owner's window plus a confirmation round trip is longer: the daemon's
-   * hold (10 s) is far longer than its window (1.5 s), and with hops as slow as cycles the model
-   * keeps that relation rather than the 10 (offers would expire before the owner confirms them).
+   * cycles, or longer if the owner's deadline plus a confirmation round trip is longer: the
+   * daemon's hold (10 s) is longer than its allocation deadline (6 s), and with hops as slow as
+   * cycles the model keeps that relation rather than the 10 (offers would expire before the owner
+   * confirms them).
    */
   holdCycles: number | null;
   /** Membership lease; renewed every third of it (slices.leaseMs: 30 s). */
   leaseCycles: number;
   /** Message hops per gossip cycle. */
   hopsPerCycle: number;
-  /** Hops the owner collects offers at most; null: ttl + 3 (enough for the call to reach everyone and offers to return). */
+  /** Hops the owner collects offers of a flooded call at most; null: ttl + 3 (enough for the call to reach everyone and offers to return). */
   windowHops: number | null;
   /** Replace members that left after each renewal (slice create --keep-size). */
   keepSize: boolean;
+  /** waves: unranked count requests go out in waves sized to the count (the daemon); flood: every call floods (before). */
+  reach: 'waves' | 'flood';
+  /** Keep spare offers beyond the count (the daemon); false: collection closes at exactly the count (before). */
+  spares: boolean;
+  /** Attempts of an allocation that falls short because of contention (the daemon: MAX_ATTEMPTS; 1: no retry, before). */
+  attempts: number;
 }
 
 export const defaultAllocationSettings: AllocationSettings = {
@@ -62,6 +86,9 @@ export const defaultAllocationSettings: AllocationSettings = {
   hopsPerCycle: 1,
   windowHops: null,
   keepSize: false,
+  reach: 'waves',
+  spares: true,
+  attempts: MAX_ATTEMPTS,
 };
 
 /** Message kinds; requests are counted as messages, replies travel back on the same exchange. */
@@ -79,6 +106,9 @@ export const enum Kind {
 
 const REQUEST_KIND_NAMES = ['calls', 'offers', '', 'confirms', '', 'cancels', 'renews', '', 'leaves'] as const;
 
+/** A call's budget meaning "flooded". */
+const FLOOD = -1;
+
 class Message {
   constructor(
     readonly kind: Kind,
@@ -93,56 +123,66 @@ class Message {
     readonly members: readonly PeerHandle[] | null,
     /** Replies: the request reached a live node (false: the sender sees a failure, not a refusal). */
     readonly reached = true,
+    /** Call: nodes it should still reach (FLOOD: flooded). */
+    readonly budget = FLOOD,
   ) {}
 }
 
-/** Message counts of one allocation (requests only). */
+/** Message counts of one allocation, over all its attempts (requests only). */
 export interface AllocationStats {
   calls: number;
   offers: number;
   busyOffers: number;
   confirms: number;
   cancels: number;
-  /** Distinct nodes the call reached (the owner's own node included). */
+  /** Nodes the call reached, the owner's own node included (distinct per attempt, summed over attempts). */
   reached: number;
+  /** Waves sent, over all attempts (a flood is one wave). */
+  waves: number;
+  /** Confirmations that failed, and members confirmed from spare offers. */
+  confirmFailures: number;
+  sparesUsed: number;
 }
 
-/** One allocation request (create, or a keepSize replacement) and its owner-side collector. */
+/** One attempt of an allocation: a request id, its collector and its confirmations. */
 export class Allocation {
   /** The request id the members' SliceMembership holds reservations for. */
   readonly key: string;
-  readonly stats: AllocationStats = { calls: 0, offers: 0, busyOffers: 0, confirms: 0, cancels: 0, reached: 0 };
   state: 'collecting' | 'confirming' | 'closed' = 'collecting';
   /** Nodes that called in available, in order of arrival. */
   readonly available: PeerHandle[] = [];
   busy = 0;
-  /** Set when collection closes: the usable offers, how many matched, how many are wanted. */
+  /** Offers wanted before collection closes (need + spares). */
+  readonly enough: number;
+  /** The current wave's reach (null: flooded), the nodes earlier waves were to reach, when it ends. */
+  reach: number | null = null;
+  reached = 0;
+  waveEndHop = 0;
+  /** When `need` offers were in (the spares' grace starts), or -1. */
+  needMetHop = -1;
+  /** Set when collection closes: the usable offers, how many matched. */
   offers: PeerHandle[] = [];
   matched = 0;
   next = 0;
-  pendingConfirms = 0;
-  readonly confirmed: PeerHandle[] = [];
-  /** The hop count at which the owner knew the outcome (all confirmations answered). */
-  doneHop = -1;
-  /** Nodes that have seen the call (the agents' `seen` sets), by handle. */
-  seen: Uint8Array;
-  readonly deadlineHop: number;
-  /** How long candidates hold themselves for this request, in cycles. */
-  holdCycles = 10;
+  /** Confirmation slots still working. */
+  slots = 0;
+  failures = 0;
+  /** Nodes that have seen the call, and nodes that have passed its flooded form on, by handle. */
+  private seen: Uint8Array;
+  private flooded: Uint8Array;
 
   constructor(
     readonly id: number,
-    readonly slice: SimSlice,
-    readonly want: number,
-    readonly purpose: 'create' | 'replace',
-    readonly startHop: number,
-    readonly ttl: number,
-    windowHops: number,
+    readonly job: AllocationJob,
+    /** Nodes this attempt is for. */
+    readonly need: number,
+    spares: number,
     handles: number,
   ) {
-    this.key = `${slice.ref.sliceId}:r${id}`;
+    this.key = `${job.slice.ref.sliceId}:r${id}`;
+    this.enough = need + spares;
     this.seen = new Uint8Array(Math.max(16, handles));
-    this.deadlineHop = startHop + windowHops;
+    this.flooded = new Uint8Array(Math.max(16, handles));
   }
 
   hasSeen(node: PeerHandle): boolean {
@@ -150,12 +190,55 @@ export class Allocation {
   }
 
   markSeen(node: PeerHandle): void {
-    if (node >= this.seen.length) {
-      const grown = new Uint8Array(Math.max(node + 1, this.seen.length * 2));
-      grown.set(this.seen);
-      this.seen = grown;
-    }
-    this.seen[node] = 1;
+    this.seen = mark(this.seen, node);
+  }
+
+  hasFlooded(node: PeerHandle): boolean {
+    return node < this.flooded.length && this.flooded[node] === 1;
+  }
+
+  markFlooded(node: PeerHandle): void {
+    this.flooded = mark(this.flooded, node);
+  }
+}
+
+function mark(flags: Uint8Array, node: PeerHandle): Uint8Array {
+  let out = flags;
+  if (node >= out.length) {
+    out = new Uint8Array(Math.max(node + 1, flags.length * 2));
+    out.set(flags);
+  }
+  out[node] = 1;
+  return out;
+}
+
+/** One allocation request (create, or a keepSize replacement): its attempts, and what they found. */
+export class AllocationJob {
+  readonly stats: AllocationStats = { calls: 0, offers: 0, busyOffers: 0, confirms: 0, cancels: 0, reached: 0, waves: 0, confirmFailures: 0, sparesUsed: 0 };
+  state: 'running' | 'closed' = 'running';
+  /** The attempt under way (or the last one). */
+  current: Allocation | null = null;
+  attempts = 0;
+  /** Members confirmed so far, over all attempts. */
+  readonly confirmed: PeerHandle[] = [];
+  /** Matching nodes the last attempt saw (available, busy, already ours). */
+  matched = 0;
+  /** The hop count at which the owner knew the outcome (all attempts over). */
+  doneHop = -1;
+  /** How long candidates hold themselves for its requests, in cycles. */
+  holdCycles = 10;
+  readonly deadlineHop: number;
+
+  constructor(
+    readonly slice: SimSlice,
+    readonly want: number,
+    readonly purpose: 'create' | 'replace',
+    readonly startHop: number,
+    readonly ttl: number,
+    /** Hops a flooded call collects offers. */
+    readonly windowHops: number,
+  ) {
+    this.deadlineHop = startHop + 4 * windowHops;
   }
 
   /** Requests sent for this allocation (each one exchange with its reply). */
@@ -167,6 +250,11 @@ export class Allocation {
   /** Hops from the request until the owner knew the outcome (-1 while running). */
   get hops(): number {
     return this.doneHop < 0 ? -1 : this.doneHop - this.startHop;
+  }
+
+  /** Hops a wave smaller than the whole network collects offers (the daemon: a third of the window). */
+  get waveHops(): number {
+    return Math.max(4, Math.ceil(this.windowHops / 3));
   }
 }
 
@@ -187,9 +275,11 @@ export class SimSlice {
   /** What the create found: confirmed members and matching nodes (available or busy). */
   found = 0;
   matched = 0;
-  create: Allocation | null = null;
+  /** Share of the nodes the last attempt's call reached that matched (sizes the next reach; owner.ts). */
+  matchRatio = 1;
+  create: AllocationJob | null = null;
   /** keepSize: the refill allocation under way (one at a time). */
-  replacement: Allocation | null = null;
+  replacement: AllocationJob | null = null;
   allocatedHop = -1;
   /** A drop is waiting for the owner's settle delay before refill and new member list. */
   changed = false;
@@ -240,7 +330,7 @@ export class AllocationModel {
   private inbox: Message[] = [];
   private outbox: Message[] = [];
   private allocations = 0;
-  /** The owners' one-off timers (renewal retries, change handling), by the hop they fire at. */
+  /** The owners' one-off timers (renewal retries, change handling, backoffs), by the hop they fire at. */
   private readonly timers = new Map<number, (() => void)[]>();
   private readonly scratch: PeerHandle[] = [];
   private readonly now = (): number => this.hop / this.settings.hopsPerCycle;
@@ -254,6 +344,8 @@ export class AllocationModel {
     if (!(s.leaseCycles >= 3)) throw new RangeError(`lease must be at least 3 cycles, got ${s.leaseCycles}`);
     if (!isInt(s.hopsPerCycle, 1) || s.hopsPerCycle > 1000) throw new RangeError(`hops per cycle must be an integer in 1..1000, got ${s.hopsPerCycle}`);
     if (s.windowHops !== null && !isInt(s.windowHops, 1)) throw new RangeError(`window must be a positive integer of hops, got ${s.windowHops}`);
+    if (s.reach !== 'waves' && s.reach !== 'flood') throw new RangeError(`reach must be waves or flood, got ${String(s.reach)}`);
+    if (!isInt(s.attempts, 1) || s.attempts > 100) throw new RangeError(`attempts must be an integer in 1..100, got ${s.attempts}`);
   }
 
   /** Renewals every third of the lease, in hops (owner.ts scheduleRenew). */
@@ -298,9 +390,9 @@ export class AllocationModel {
   }
 
   /**
-   * One hop: the owners' timers that are due fire, owners whose window ended close their
-   * collection, renewals that are due go out, then every message sent during the previous hop is
-   * handled, in random order.
+   * One hop: the owners' timers that are due fire, owners' collections advance (grace over, wave
+   * over: the next wave, or close), renewals that are due go out, then every message sent during
+   * the previous hop is handled, in random order.
    */
   runHop(): void {
     const hop = this.hop;
@@ -311,7 +403,10 @@ export class AllocationModel {
     }
     for (const slice of this.slices) {
       if (!this.ownerAlive(slice)) continue;
-      for (const a of [slice.create, slice.replacement]) if (a !== null && a.state === 'collecting' && hop >= a.deadlineHop) this.close(a);
+      for (const job of [slice.create, slice.replacement]) {
+        const a = job?.current;
+        if (a !== null && a !== undefined && a.state === 'collecting') this.advance(a);
+      }
       if (slice.status === 'active' && hop > slice.allocatedHop && hop % this.renewEveryHops === 0) {
         this.renewSlice(slice);
         if (this.settings.keepSize && slice.members.size < slice.target) this.membersChanged(slice);
@@ -352,16 +447,57 @@ export class AllocationModel {
     this.timers.set(at, list);
   }
 
-  private allocate(slice: SimSlice, want: number, purpose: Allocation['purpose']): Allocation {
+  private allocate(slice: SimSlice, want: number, purpose: AllocationJob['purpose']): AllocationJob {
     const size = this.o.population.size;
     const ttl = Math.min(32, Math.ceil(Math.log2(Math.max(2, size))) + 3);
     const window = this.settings.windowHops ?? ttl + 3;
-    const a = new Allocation(this.allocations++, slice, want, purpose, this.hop, ttl, window, this.o.population.handles);
-    a.holdCycles = this.settings.holdCycles ?? Math.max(10, (window + 3) / this.settings.hopsPerCycle);
+    const job = new AllocationJob(slice, want, purpose, this.hop, ttl, window);
+    job.holdCycles = this.settings.holdCycles ?? Math.max(10, (4 * window + 3) / this.settings.hopsPerCycle);
+    this.startAttempt(job);
+    return job;
+  }
+
+  /** A new request id for what the job still lacks: its first wave (owner.ts attempt). */
+  private startAttempt(job: AllocationJob): void {
+    const need = job.want - job.confirmed.length;
+    const a = new Allocation(this.allocations++, job, need, this.settings.spares ? sparesFor(need) : 0, this.o.population.handles);
+    job.current = a;
+    job.attempts++;
+    const size = this.o.population.size;
+    a.reach = this.settings.reach === 'flood' ? null : firstReach(a.enough, job.slice.matchRatio, size);
+    this.sendWave(a);
+  }
+
+  /** Sends the attempt's current wave: a budget our own node's agent spreads, or a flood. */
+  private sendWave(a: Allocation): void {
+    const job = a.job;
+    const owner = job.slice.owner;
+    job.stats.waves++;
+    a.waveEndHop = Math.min(job.deadlineHop, this.hop + (a.reach === null ? job.windowHops : job.waveHops));
+    if (a.reach !== null) {
+      this.onCall(owner, a, job.ttl, a.reach);
+      return;
+    }
     // Our own node's agent takes the call first (localCall), then it goes to fanout random peers.
-    this.onCall(slice.owner, a, ttl);
-    for (const p of this.randomPeers(slice.owner)) this.send(Kind.Call, slice.owner, p, a, slice, ttl, true, null);
-    return a;
+    this.onCall(owner, a, job.ttl, FLOOD);
+    for (const p of this.randomPeers(owner)) this.send(Kind.Call, owner, p, a, job.slice, job.ttl, true, null, FLOOD);
+  }
+
+  /** Once a hop while collecting: the spares' grace or the wave is over (next wave, or close). */
+  private advance(a: Allocation): void {
+    const n = this.usable(a).length;
+    if (n >= a.enough) return this.close(a);
+    if (n >= a.need) {
+      if (a.needMetHop < 0) a.needMetHop = this.hop;
+      const grace = Math.max(1, Math.round(a.job.windowHops / 10));
+      if (this.hop >= a.needMetHop + grace || this.hop >= a.waveEndHop) this.close(a);
+      return;
+    }
+    if (this.hop < a.waveEndHop) return;
+    if (a.reach === null || this.hop >= a.job.deadlineHop) return this.close(a);
+    a.reached += a.reach;
+    a.reach = nextReach(a.reached, a.available.length + a.busy, a.enough - n, this.o.population.size);
+    this.sendWave(a);
   }
 
   /** An offer for one of our requests; false: refused (collection over). */
@@ -369,67 +505,115 @@ export class AllocationModel {
     if (a.state !== 'collecting') return false;
     if (available) a.available.push(from);
     else a.busy++;
-    if (this.usable(a).length >= a.want) this.close(a);
+    if (this.usable(a).length >= a.enough) this.close(a);
     return true;
   }
 
+  /** Available offers from nodes not already ours (members, or confirmed by an earlier attempt). */
   private usable(a: Allocation): PeerHandle[] {
-    const members = a.slice.members;
-    return members.size === 0 ? a.available : a.available.filter((n) => !members.has(n));
+    const members = a.job.slice.members;
+    const earlier = a.job.confirmed;
+    if (members.size === 0 && earlier.length === 0) return a.available;
+    const ours = new Set(earlier);
+    return a.available.filter((n) => !members.has(n) && !ours.has(n));
   }
 
   private close(a: Allocation): void {
     a.state = 'confirming';
+    // owner.ts: an early close had not heard every node reached yet (a lower bound).
+    const reached = a.reach === null ? this.o.population.size : a.reached + a.reach;
+    const seenShare = (a.available.length + a.busy) / reached;
+    const ratio = this.usable(a).length >= a.need ? Math.max(seenShare, a.job.slice.matchRatio) : seenShare;
+    if (ratio > 0) a.job.slice.matchRatio = Math.min(1, ratio);
     a.offers = this.usable(a).slice();
-    a.matched = a.offers.length + a.busy + a.slice.members.size;
-    this.confirmNextBatch(a);
+    a.matched = a.offers.length + a.busy + a.job.slice.members.size + a.job.confirmed.length;
+    // Too few offers while enough matching nodes were busy: let go of everything, ask again later
+    // (owner.ts: no hold and wait).
+    if (a.offers.length < a.need && a.busy > 0 && a.offers.length + a.busy >= a.need) {
+      const backoff = this.retryAfter(a.job);
+      if (backoff !== null) {
+        for (const node of a.offers) this.send(Kind.Cancel, a.job.slice.owner, node, a, a.job.slice, 0, true, null);
+        a.state = 'closed';
+        this.later(a.job.slice, backoff, () => this.startAttempt(a.job));
+        return;
+      }
+    }
+    const slots = Math.min(a.need, a.offers.length);
+    if (slots === 0) return this.endAttempt(a);
+    // Our own node answers at once (within this loop), so the slot count is set before any goes out.
+    a.slots = slots;
+    for (let i = 0; i < slots; i++) this.confirmNext(a);
   }
 
-  private confirmNextBatch(a: Allocation): void {
-    if (a.confirmed.length < a.want && a.next < a.offers.length) {
-      const batch = a.offers.slice(a.next, a.next + (a.want - a.confirmed.length));
-      a.next += batch.length;
-      a.pendingConfirms = batch.length;
-      for (const node of batch) this.send(Kind.Confirm, a.slice.owner, node, a, a.slice, 0, true, null);
-      return;
-    }
-    // Everyone else who held itself for us can go.
-    for (const node of a.offers.slice(a.next)) this.send(Kind.Cancel, a.slice.owner, node, a, a.slice, 0, true, null);
-    a.state = 'closed';
-    a.doneHop = this.hop + (this.running ? 1 : 0);
-    this.finish(a);
+  /** A confirmation slot confirms the next offer. */
+  private confirmNext(a: Allocation): void {
+    const node = a.offers[a.next++];
+    this.send(Kind.Confirm, a.job.slice.owner, node, a, a.job.slice, 0, true, null);
   }
 
   private onConfirmReply(a: Allocation, node: PeerHandle, ok: boolean): void {
-    if (ok) a.confirmed.push(node);
-    if (--a.pendingConfirms === 0) this.confirmNextBatch(a);
+    if (ok) {
+      a.job.confirmed.push(node);
+    } else {
+      a.failures++;
+      a.job.stats.confirmFailures++;
+      // A spare replaces the failure at once.
+      if (a.next < a.offers.length) return this.confirmNext(a);
+    }
+    if (--a.slots === 0) this.endAttempt(a);
   }
 
-  private finish(a: Allocation): void {
-    const slice = a.slice;
-    if (a.purpose === 'create') {
-      slice.found = a.confirmed.length;
-      slice.matched = a.matched;
-      if (a.confirmed.length < a.want) {
+  /** Every slot settled: cancel the offers left, then another attempt or the end of the job. */
+  private endAttempt(a: Allocation): void {
+    const job = a.job;
+    job.stats.sparesUsed += Math.max(0, a.next - a.need);
+    // Everyone else who held itself for us can go.
+    for (const node of a.offers.slice(a.next)) this.send(Kind.Cancel, job.slice.owner, node, a, job.slice, 0, true, null);
+    a.state = 'closed';
+    job.matched = a.matched;
+    // Confirmations failed beyond the spares: another attempt for the shortfall.
+    const backoff = job.confirmed.length < job.want && a.failures > 0 ? this.retryAfter(job) : null;
+    if (backoff !== null) {
+      this.later(job.slice, backoff, () => this.startAttempt(job));
+      return;
+    }
+    job.state = 'closed';
+    job.doneHop = this.hop + (this.running ? 1 : 0);
+    this.finish(job);
+  }
+
+  /** Hops to wait before another attempt, if one is left and fits before the deadline (owner.ts). */
+  private retryAfter(job: AllocationJob): number | null {
+    if (job.attempts >= this.settings.attempts) return null;
+    const backoff = Math.max(1, Math.round((job.windowHops / 6) * 2 ** (job.attempts - 1) * (0.5 + this.o.rng.next())));
+    return this.hop + backoff + job.waveHops <= job.deadlineHop ? backoff : null;
+  }
+
+  private finish(job: AllocationJob): void {
+    const slice = job.slice;
+    slice.matched = job.matched;
+    if (job.purpose === 'create') {
+      slice.found = job.confirmed.length;
+      if (job.confirmed.length < job.want) {
         // "found 7 of 10 nodes": nothing is kept.
         slice.status = 'failed';
-        for (const node of a.confirmed) this.send(Kind.Leave, slice.owner, node, a, slice, 0, true, null);
+        for (const node of job.confirmed) this.send(Kind.Leave, slice.owner, node, null, slice, 0, true, null);
         return;
       }
       slice.status = 'active';
-      slice.allocatedHop = a.doneHop;
-      for (const node of a.confirmed) slice.members.set(node, { failures: 0, renewing: false });
+      slice.allocatedHop = job.doneHop;
+      for (const node of job.confirmed) slice.members.set(node, { failures: 0, renewing: false });
       slice.target = slice.members.size;
     } else {
       // owner.ts refill: keep what still fits, dismiss the rest, then send the new list.
       slice.replacement = null;
       const room = Math.max(0, slice.target - slice.members.size);
-      const keep = a.confirmed.slice(0, room);
-      for (const node of a.confirmed.slice(room)) this.send(Kind.Leave, slice.owner, node, a, slice, 0, true, null);
+      const keep = job.confirmed.slice(0, room);
+      for (const node of job.confirmed.slice(room)) this.send(Kind.Leave, slice.owner, node, null, slice, 0, true, null);
       for (const node of keep) slice.members.set(node, { failures: 0, renewing: false });
       slice.replacements++;
       slice.replaced += keep.length;
-      slice.replacementMessages += a.messages;
+      slice.replacementMessages += job.messages;
     }
     this.renewSlice(slice);
   }
@@ -492,27 +676,46 @@ export class AllocationModel {
     });
   }
 
+
   // ---- every node's agent (agent.ts) ---------------------------------------------------------------
 
-  private onCall(node: PeerHandle, a: Allocation, ttl: number): void {
-    if (a.hasSeen(node)) return;
-    a.markSeen(node);
-    a.stats.reached++;
-    const owner = a.slice.owner;
-    if (ttl > 0) for (const p of this.randomPeers(node)) if (p !== owner) this.send(Kind.Call, node, p, a, a.slice, ttl - 1, true, null);
-    if (!this.o.matches(node)) return;
+  /** A call reaches `node` with `budget` nodes to reach (FLOOD: flooded). */
+  private onCall(node: PeerHandle, a: Allocation, ttl: number, budget: number): void {
+    const first = !a.hasSeen(node);
+    if (first) {
+      a.markSeen(node);
+      a.job.stats.reached++;
+    }
+    const owner = a.job.slice.owner;
+    if (budget === FLOOD) {
+      if (!a.hasFlooded(node)) {
+        a.markFlooded(node);
+        if (ttl > 0) for (const p of this.randomPeers(node)) if (p !== owner) this.send(Kind.Call, node, p, a, a.job.slice, ttl - 1, true, null, FLOOD);
+      }
+    } else {
+      // A node reached again keeps nothing of the budget and passes all of it on.
+      const rest = first ? budget - 1 : budget;
+      if (ttl > 0 && rest > 0) {
+        const peers = this.randomPeers(node).filter((p) => p !== owner);
+        const shares = splitBudget(rest, peers.length);
+        shares.forEach((share, i) => this.send(Kind.Call, node, peers[i], a, a.job.slice, ttl - 1, true, null, share));
+      }
+    }
+    if (!first || !this.o.matches(node)) return;
     const m = this.membership(node);
-    const available = m.reserve(a.key, a.slice.ref.sliceId, a.holdCycles) === null;
+    // A member of this very slice stays silent: its owner knows it.
+    if (m.slice()?.sliceId === a.job.slice.ref.sliceId) return;
+    const available = m.reserve(a.key, a.job.slice.ref.sliceId, a.job.holdCycles) === null;
     if (available) this.involved.add(node);
     if (node === owner) this.onOffer(a, node, available); // localOffer: no reply
-    else this.send(Kind.Offer, node, owner, a, a.slice, 0, available, null);
+    else this.send(Kind.Offer, node, owner, a, a.job.slice, 0, available, null);
   }
 
   private deliver(msg: Message): void {
     const alive = this.o.population.isAlive(msg.to);
     switch (msg.kind) {
       case Kind.Call:
-        if (alive) this.onCall(msg.to, msg.alloc!, msg.ttl);
+        if (alive) this.onCall(msg.to, msg.alloc!, msg.ttl, msg.budget);
         return;
       case Kind.Offer: {
         const accepted = alive && this.onOffer(msg.alloc!, msg.from, msg.ok);
@@ -566,18 +769,19 @@ export class AllocationModel {
     else this.outbox.push(r);
   }
 
-  private send(kind: Kind, from: PeerHandle, to: PeerHandle, a: Allocation | null, slice: SimSlice, ttl: number, ok: boolean, members: readonly PeerHandle[] | null): void {
+  private send(kind: Kind, from: PeerHandle, to: PeerHandle, a: Allocation | null, slice: SimSlice, ttl: number, ok: boolean, members: readonly PeerHandle[] | null, budget = FLOOD): void {
     const name = REQUEST_KIND_NAMES[kind] as keyof AllocationModel['sent'];
     this.sent[name]++;
     if (a !== null) {
-      if (kind === Kind.Call) a.stats.calls++;
+      const stats = a.job.stats;
+      if (kind === Kind.Call) stats.calls++;
       else if (kind === Kind.Offer) {
-        if (ok) a.stats.offers++;
-        else a.stats.busyOffers++;
-      } else if (kind === Kind.Confirm) a.stats.confirms++;
-      else if (kind === Kind.Cancel) a.stats.cancels++;
+        if (ok) stats.offers++;
+        else stats.busyOffers++;
+      } else if (kind === Kind.Confirm) stats.confirms++;
+      else if (kind === Kind.Cancel) stats.cancels++;
     }
-    const msg = new Message(kind, from, to, a, slice, ttl, ok, members);
+    const msg = new Message(kind, from, to, a, slice, ttl, ok, members, true, budget);
     // The owner's own node is reached without the network (localMessage), within the same hop.
     if (to === from) this.deliver(msg);
     else this.outbox.push(msg);

@@ -1,6 +1,7 @@
 /**
  * Experiment `slices`: slices allocated by the daemon's protocol (calls spread like a rumor over the
- * peer sampling view, offers, confirmations, at most one slice per node; slices-model.ts) and their
+ * peer sampling view, in waves sized to the count or flooded; offers with spares, confirmations,
+ * retries after contention, at most one slice per node; slices-model.ts) and their
  * T-Man rings (one per slice; slices-rings.ts), at 10^3..10^5 nodes. Measures, per slice, the
  * cycles (message hops) until the owner has every member confirmed, the messages it took, and the
  * cycles until every member's ring successor and predecessor are live members of its slice; checks
@@ -43,6 +44,12 @@ export interface SlicesOptions {
 const isInteger = (lo: number, hi: number) => (v: number) => Number.isInteger(v) && v >= lo && v <= hi;
 const isFlag = (v: number) => v === 0 || v === 1;
 
+function reachOption(value: string | undefined): AllocationSettings['reach'] {
+  if (value === undefined) return defaultAllocationSettings.reach;
+  if (value !== 'waves' && value !== 'flood') throw new RangeError(`option reach=${value} is not valid: use waves or flood`);
+  return value;
+}
+
 /** Reads and validates the experiment's --opt options. */
 export function slicesOptions(params: ExperimentParams): SlicesOptions {
   const raw = params.options.slices ?? '10,100,1000';
@@ -69,6 +76,9 @@ export function slicesOptions(params: ExperimentParams): SlicesOptions {
       hopsPerCycle: numberOption(params, 'hops', defaultAllocationSettings.hopsPerCycle, isInteger(1, 1000)),
       windowHops: window === undefined ? null : numberOption(params, 'window', 0, isInteger(1, 1_000_000)),
       keepSize: numberOption(params, 'keepSize', 0, isFlag) === 1,
+      reach: reachOption(params.options.reach),
+      spares: numberOption(params, 'spares', 1, isFlag) === 1,
+      attempts: numberOption(params, 'attempts', defaultAllocationSettings.attempts, isInteger(1, 100)),
     },
     killOwners: numberOption(params, 'killOwners', 0, isFlag) === 1,
     churnFrom: numberOption(params, 'churnFrom', 0, isInteger(0, 1_000_000)),
@@ -202,6 +212,9 @@ export const slicesExperiment: Experiment = {
     hold: 'cycles a node holds itself for a request it offered itself to; default 10, or window + 3 hops if longer',
     lease: `membership lease in cycles, renewed every third; default ${defaultAllocationSettings.leaseCycles}`,
     keepSize: '1: owners replace members that left after each renewal; default 0',
+    reach: 'waves (unranked calls go out in waves sized to the count, the daemon\'s way) or flood (every call floods the network, as before); default waves',
+    spares: '1: owners keep spare offers beyond the count (the daemon); 0: exactly the count (as before); default 1',
+    attempts: `attempts of an allocation short because of contention (1: no retry, as before); default ${defaultAllocationSettings.attempts}`,
     killOwners: '1: --kill and --churn may hit the owners\' nodes; default 0',
     churnFrom: 'first cycle of --churn (e.g. once the slices exist); default 0',
     ringSeed: 'daemon (GossipNode.joinRing as is), reset (T-Man state reset on joining) or ranked (reset, closest members first); default daemon',
@@ -263,6 +276,9 @@ export function slicesSummary(rows: CycleRow[], params: ExperimentParams, option
     summary[`${p}Want`] = s.want;
     summary[`${p}Status`] = s.status;
     summary[`${p}Found`] = a.state === 'closed' ? a.confirmed.length : null;
+    summary[`${p}Attempts`] = a.attempts;
+    summary[`${p}Waves`] = a.stats.waves;
+    summary[`${p}SparesUsed`] = a.stats.sparesUsed;
     summary[`${p}Matched`] = a.state === 'closed' ? a.matched : null;
     summary[`${p}AllocCycles`] = a.hops >= 0 ? a.hops / hpc : null;
     summary[`${p}RingCycles`] = s.status === 'active' ? ringTimes(s, 'RingBad') : null;
