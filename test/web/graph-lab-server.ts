@@ -88,7 +88,10 @@ export async function startGraphLab(port = 0): Promise<GraphLabServer> {
   };
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run directly (`node dist/test/web/graph-lab-server.js`) it serves the lab until Ctrl-C. `node --test`
+// also runs every file under test/ as a test file: NODE_TEST_CONTEXT tells it apart, so the suite
+// does not hang on a server that never exits.
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.env.NODE_TEST_CONTEXT === undefined) {
   const lab = await startGraphLab(Number(process.argv[2] ?? 0));
   process.stdout.write(`graph lab at ${lab.url}?nodes=1000 (Ctrl-C stops)\n`);
   process.once('SIGINT', () => void lab.close().then(() => process.exit(0)));
