@@ -1,6 +1,6 @@
 /**
  * The user API server: fastify v5 with JSON-schema validation (Ajv) and serialization, an OpenAPI
- * 3.1 document generated from the route schemas by @fastify/swagger (GET /openapi.json), and
+ * 3.1 document generated from the route schemas by @fastify/swagger on first request (GET /openapi.json), and
  * Prometheus metrics (GET /metrics).
  *
  * It binds to 127.0.0.1 by default: the API has no authentication, so exposing it is a deliberate
@@ -11,8 +11,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import fastifySwagger from '@fastify/swagger';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type { SwaggerOptions } from '@fastify/swagger';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from 'fastify';
 import type { HostPort } from '../node/config-values.js';
 import { type Logger, componentLogger, silentLogger } from '../node/logger.js';
 import { clip, errorBody, handleClientError, sendError, toErrorResponse } from './errors.js';
@@ -94,30 +94,11 @@ export async function createApiServer(source: NodeStatusSource, options: ApiServ
     done();
   });
 
-  await app.register(fastifySwagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'peercloud node API',
-        version: pkg.version,
-        description: 'The user API of one peercloud daemon: the node, its view of the overlay, network-wide aggregates, health and metrics. Errors are JSON: {"error": {"code", "message"}}.',
-      },
-      tags: [
-        { name: 'health', description: 'Liveness and readiness' },
-        { name: 'node', description: 'This node' },
-        { name: 'peers', description: 'The peer sampling view' },
-        { name: 'network', description: 'Network-wide aggregates' },
-        { name: 'metrics', description: 'Prometheus' },
-        { name: 'slices', description: 'Slices: sub-clouds of nodes (changes are requests signed by a user)' },
-        { name: 'monitor', description: 'Monitoring: live streams, the crawled overlay, aggregate history' },
-        { name: 'meta', description: 'About the API itself' },
-      ],
-    },
-  });
+  const openapi = lazyOpenApiDocument(app);
   const metrics = createApiMetrics(source, { processMetrics: options.processMetrics });
   // Signed-request checks come first: they apply to every mutating route registered after them.
   if (options.slices) registerSignedRequestAuth(app, { policy: options.slices.policy });
-  registerRoutes(app, source, metrics, () => app.swagger());
+  registerRoutes(app, source, metrics, openapi);
   if (options.slices) registerSliceRoutes(app, options.slices.api);
   const sliceApi = options.slices?.api;
   registerMonitorRoutes(app, { status: source, membership: sliceApi && (() => sliceApi.membership()) });
@@ -150,4 +131,69 @@ export async function createApiServer(source: NodeStatusSource, options: ApiServ
       return address.host.includes(':') ? `http://[${address.host}]:${address.port}` : `http://${address.host}:${address.port}`;
     },
   };
+}
+
+/** A fresh object each time: swagger keeps (and may change) what it is given. */
+const openApiOptions = (): SwaggerOptions => ({
+  openapi: {
+    openapi: '3.1.0',
+    info: {
+      title: 'peercloud node API',
+      version: pkg.version,
+      description: 'The user API of one peercloud daemon: the node, its view of the overlay, network-wide aggregates, health and metrics. Errors are JSON: {"error": {"code", "message"}}.',
+    },
+    tags: [
+      { name: 'health', description: 'Liveness and readiness' },
+      { name: 'node', description: 'This node' },
+      { name: 'peers', description: 'The peer sampling view' },
+      { name: 'network', description: 'Network-wide aggregates' },
+      { name: 'metrics', description: 'Prometheus' },
+      { name: 'slices', description: 'Slices: sub-clouds of nodes (changes are requests signed by a user)' },
+      { name: 'monitor', description: 'Monitoring: live streams, the crawled overlay, aggregate history' },
+      { name: 'meta', description: 'About the API itself' },
+    ],
+  },
+});
+
+/**
+ * The OpenAPI document of `app`, built by @fastify/swagger on the first GET /openapi.json instead
+ * of at start: registered in the daemon's app, swagger and the yaml library it loads cost ~3 MiB of
+ * resident memory (issue 3 budgets 60 MiB per daemon) for a document few daemons are ever asked for.
+ *
+ * The routes are recorded as they are registered (an onRoute hook, as swagger's own is: call this
+ * before any route), then replayed, schemas only, into a throwaway Fastify instance that has swagger
+ * registered and validates nothing. HEAD routes are left out, as swagger leaves them out by default.
+ */
+function lazyOpenApiDocument(app: FastifyInstance): () => Promise<unknown> {
+  const routes: RouteOptions[] = [];
+  app.addHook('onRoute', (route) => {
+    if (route.method !== 'HEAD') routes.push(route);
+  });
+  let document: Promise<unknown> | undefined;
+  return () => {
+    document ??= buildOpenApiDocument(routes).catch((err: unknown) => {
+      document = undefined; // let the next request try again
+      throw err;
+    });
+    return document;
+  };
+}
+
+async function buildOpenApiDocument(routes: readonly RouteOptions[]): Promise<unknown> {
+  const { default: fastifySwagger } = await import('@fastify/swagger');
+  const doc = Fastify({ exposeHeadRoutes: false });
+  // Only the schemas matter here: skip compiling validators and serializers for them.
+  doc.setValidatorCompiler(() => () => true);
+  doc.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  await doc.register(fastifySwagger, openApiOptions());
+  const handler = async () => undefined;
+  for (const r of routes) {
+    doc.route({ method: r.method, url: r.url, schema: r.schema && structuredClone(r.schema), config: r.config, handler });
+  }
+  await doc.ready();
+  try {
+    return doc.swagger();
+  } finally {
+    await doc.close();
+  }
 }

@@ -14,6 +14,8 @@
  *   the compiler threads' malloc arenas, optimized code. The daemon does little JavaScript work
  *   per cycle; the interpreter and the Sparkplug baseline compiler are plenty (idle CPU went down,
  *   0.9 % → 0.4 % of a core, with less GC work), and TLS, hashing and signatures are native code.
+ *   Benchmarks suffer (the CPU score's workload runs ~7× slower), which is why the score is
+ *   measured by `peercloud init` and stored, not measured in the daemon (node/cpu-score-file.ts).
  * - `--max-old-space-size=256`: a safety cap (a leak ends the process instead of eating the
  *   machine's memory) that also makes V8 size its old generation for a small heap (growth factor
  *   ~1.3 instead of up to 4), so less garbage waits between full collections. The live heap of a

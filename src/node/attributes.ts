@@ -1,6 +1,7 @@
 /**
  * Node attributes: what this machine offers the cloud, as the aggregation and slicing protocols and
- * the user API see it. Static ones (cores, CPU score, total memory) are measured once at start;
+ * the user API see it. Static ones (cores, total memory) are read once at start, the CPU score is
+ * read from the data directory (measured when it was prepared, see cpu-score-file.ts);
  * free memory, free disk, load and availability are refreshed periodically by the AttributeMonitor.
  *
  * Free cores = max(0, cores − 1-minute load average): what a new job could use right now. The
@@ -11,6 +12,7 @@ import { type SystemProbe, type Timers, hostSystem, realTimers, type Cancel } fr
 import { type AvailabilitySummary, AvailabilityHistory, DEFAULT_SLOT_MS } from './availability.js';
 import type { Labels } from './config-values.js';
 import { type CpuScoreOptions, measureCpuScore } from './cpu-score.js';
+import { storedOrMeasuredCpuScore } from './cpu-score-file.js';
 
 export interface NodeAttributes {
   /** Logical CPUs available to the daemon. */
@@ -44,7 +46,11 @@ export interface AttributeMonitorOptions {
   readonly timers?: Timers;
   /** Default: the host. */
   readonly system?: SystemProbe;
-  /** A known score (skips the ~150 ms measurement; tests), or options for measuring it. */
+  /**
+   * A known score (tests), or options for measuring it in this process (tests). Default: the score
+   * stored in the data directory (cpu-score-file.ts), measured in a child process and stored if
+   * there is none for this machine.
+   */
   readonly cpuScore?: number | CpuScoreOptions;
   /** How often free memory, disk and load are re-read (default 10 s). */
   readonly refreshIntervalMs?: number;
@@ -61,7 +67,7 @@ export type AttributesListener = (attributes: NodeAttributes) => void;
 const systemClock: Clock = { now: () => Date.now() };
 
 /**
- * Keeps NodeAttributes current. `start` measures the CPU score, opens the availability history and
+ * Keeps NodeAttributes current. `start` reads (or measures) the CPU score, opens the availability history and
  * reads everything once; then refresh and heartbeat timers run until `close`. Periodic failures
  * (statfs on a vanished directory, a full disk for the history) are reported through `onError` and
  * the last good values are kept: attributes must never take the daemon down.
@@ -105,7 +111,12 @@ export class AttributeMonitor {
 
   static async start(options: AttributeMonitorOptions): Promise<AttributeMonitor> {
     const clock = options.clock ?? systemClock;
-    const score = typeof options.cpuScore === 'number' ? options.cpuScore : measureCpuScore(options.cpuScore).score;
+    const score =
+      typeof options.cpuScore === 'number'
+        ? options.cpuScore
+        : options.cpuScore !== undefined
+          ? measureCpuScore(options.cpuScore).score
+          : (await storedOrMeasuredCpuScore(options.dataDir, { onWarning: options.onError })).score;
     const history = await AvailabilityHistory.open(options.dataDir, {
       clock,
       slotMs: options.availabilitySlotMs,

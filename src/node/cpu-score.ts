@@ -1,5 +1,6 @@
 /**
- * A CPU speed score measured when the node starts: how fast one core runs a fixed, deterministic
+ * A CPU speed score, measured when the data directory is prepared (`peercloud init`, stored by
+ * cpu-score-file.ts, not under the daemon's V8 flags): how fast one core runs a fixed, deterministic
  * workload, normalised so that one core of the reference machine (the project's 2-core development
  * and CI machine, Node 20) scores about 1000. Twice as fast scores ~2000. It is a single-core
  * score; a node's capacity is roughly cores × score.

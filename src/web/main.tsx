@@ -5,7 +5,7 @@
  * their slices. See docs/DASHBOARD.md.
  */
 import { render } from 'preact';
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { CloudCharts, NodeCharts } from './components/Charts.js';
 import { CreateSlice } from './components/CreateSlice.js';
 import { NodesTable } from './components/NodesTable.js';
@@ -24,6 +24,14 @@ function App() {
   const [selected, setSelected] = useState<string | null>(null);
   const [showViewEdges, setShowViewEdges] = useState(true);
   const [announcement, setAnnouncement] = useState('');
+  const [toastVisible, setToastVisible] = useState(false);
+  // The toast shows each announcement for a few seconds; the live region keeps the last one.
+  useEffect(() => {
+    if (announcement === '') return;
+    setToastVisible(true);
+    const timer = setTimeout(() => setToastVisible(false), 6_000);
+    return () => clearTimeout(timer);
+  }, [announcement]);
   const graph = useMemo(() => (data.overlay ? graphFromOverlay(data.overlay) : { nodes: [], viewEdges: [], ringEdges: [], slices: [] }), [data.overlay]);
   const selectedNode = data.overlay?.nodes.find((n) => n.id === selected) ?? null;
 
@@ -148,8 +156,8 @@ function App() {
       <div class="visually-hidden" aria-live="polite" data-testid="announcement">
         {announcement}
       </div>
-      {announcement && (
-        <p class="toast" role="status">
+      {announcement && toastVisible && (
+        <p class="toast" aria-hidden="true">
           {announcement}
         </p>
       )}

@@ -1,7 +1,8 @@
 /**
  * What a daemon loads decides most of its resident memory (every ES module stays in the heap for
  * good): `peercloud node start` must not load the simulator and its plotting libraries, nor
- * TypeBox (the API's schemas are literals), and prom-client only once /metrics is scraped.
+ * TypeBox (the API's schemas are literals), prom-client only once /metrics is scraped, and
+ * @fastify/swagger only once /openapi.json is asked for.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { buildProgram } from '../../src/cli/main.js';
+import { readCpuScore, writeCpuScore } from '../../src/node/cpu-score-file.js';
 import { type Daemon, killAll, runCli, startDaemon, waitExit } from './node-helpers.js';
 
 /** Module hooks (they run on the loader thread) appending every loaded URL to `out`. */
@@ -33,6 +35,8 @@ function loaded(out: string): string[] {
   return readFileSync(out, 'utf8').split('\n').filter(Boolean);
 }
 
+const STORED_SCORE = 4242;
+
 const packageOf = (url: string) => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)?.[1];
 
 describe('modules a daemon loads', () => {
@@ -50,6 +54,9 @@ describe('modules a daemon loads', () => {
     writeFileSync(out, '');
     const init = await runCli(['init', '--data-dir', join(dir, 'node')]);
     assert.equal(init.code, 0, init.stderr);
+    // init measured the CPU score into the data dir; a distinctive one shows the daemon uses it.
+    assert.equal((await readCpuScore(join(dir, 'node'))).kind, 'ok', 'init stored the CPU score');
+    await writeCpuScore(join(dir, 'node'), STORED_SCORE);
     daemon = await startDaemon(join(dir, 'node'), [], 30_000, { NODE_OPTIONS: `--import ${pathToFileURL(register).href}` });
   });
 
@@ -58,13 +65,29 @@ describe('modules a daemon loads', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('node start loads none of the simulator, vega, TypeBox or prom-client', () => {
+  it('node start loads none of the simulator, vega, TypeBox, prom-client or the OpenAPI generator', () => {
     const urls = loaded(out);
     assert.ok(urls.some((u) => u.endsWith('/dist/src/node/runtime/node-runtime.js')), 'the hooks saw the daemon load');
     const packages = new Set(urls.map(packageOf).filter((p) => p !== undefined));
-    for (const heavy of ['vega', 'vega-lite', 'typebox', 'prom-client']) assert.ok(!packages.has(heavy), `${heavy} was loaded`);
+    for (const heavy of ['vega', 'vega-lite', 'typebox', 'prom-client', '@fastify/swagger']) assert.ok(!packages.has(heavy), `${heavy} was loaded`);
     assert.deepEqual(urls.filter((u) => u.includes('/dist/src/simulator/')), []);
     assert.deepEqual(urls.filter((u) => u.includes('/dist/src/cli/commands/') && !/\/(node|cli-error)\.js$/.test(u)), []);
+  });
+
+  it('uses the CPU score stored in its data dir instead of measuring it', async () => {
+    const res = await fetch(new URL('/v1/node', daemon.api), { signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 200);
+    const node = (await res.json()) as { attributes: { cpuScore: number } };
+    assert.equal(node.attributes.cpuScore, STORED_SCORE);
+  });
+
+  it('the first /openapi.json loads @fastify/swagger and answers with the document', async () => {
+    const res = await fetch(new URL('/openapi.json', daemon.api), { signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, unknown> };
+    assert.equal(doc.openapi, '3.1.0');
+    assert.ok('/v1/node' in doc.paths && '/openapi.json' in doc.paths, Object.keys(doc.paths).join(', '));
+    assert.ok(loaded(out).some((u) => packageOf(u) === '@fastify/swagger'), '@fastify/swagger loaded by the request');
   });
 
   it('the first /metrics scrape loads prom-client and answers', async () => {

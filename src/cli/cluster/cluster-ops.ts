@@ -11,6 +11,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NetworkAggregates, PeerView } from '../../api/schemas.js';
+import { readCpuScore, thisMachine, writeCpuScore } from '../../node/cpu-score-file.js';
+import { measureCpuScore } from '../../node/cpu-score.js';
 import { createIdentity, identityPath, loadIdentity } from '../../node/identity.js';
 import { CliError } from '../commands/cli-error.js';
 import { DAEMON_NODE_FLAGS } from '../daemon-tuning.js';
@@ -100,6 +102,21 @@ export function checkDaemonArgs(args: readonly string[]): readonly string[] {
   return args;
 }
 
+/**
+ * Gives every data dir without a score for this machine the CPU score, measured once here (the
+ * CLI runs with V8's normal flags; a daemon measuring under its own would score several times too
+ * low, see node/cpu-score-file.ts). All daemons share this machine, so one measurement serves all.
+ */
+async function storeCpuScores(dataDirs: readonly string[]): Promise<void> {
+  const machine = thisMachine();
+  let score: number | undefined;
+  for (const dir of dataDirs) {
+    if ((await readCpuScore(dir, machine)).kind === 'ok') continue;
+    score ??= measureCpuScore().score;
+    await writeCpuScore(dir, score, machine);
+  }
+}
+
 export async function clusterUp(o: UpOptions): Promise<ClusterState> {
   if (!Number.isInteger(o.nodes) || o.nodes < 1 || o.nodes > MAX_NODES) throw new CliError(`-n must be between 1 and ${MAX_NODES}, got ${o.nodes}`, 2);
   checkDaemonArgs(o.extraArgs ?? []);
@@ -123,6 +140,7 @@ export async function clusterUp(o: UpOptions): Promise<ClusterState> {
     const ports = portsOf(o.basePort, i);
     nodes.push({ name, dataDir, nodeId: identity.nodeId, listen: `${HOST}:${ports.listen}`, api: `http://${HOST}:${ports.api}`, log: join(dataDir, 'node.log'), pid: null });
   }
+  await storeCpuScores(nodes.map((n) => n.dataDir));
   const state: ClusterState = { version: STATE_VERSION, script: PEERCLOUD_SCRIPT, startedAt: new Date().toISOString(), nodes };
   const seed = `${nodes[0].nodeId}@${nodes[0].listen}`;
   const common = [

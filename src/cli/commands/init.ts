@@ -1,9 +1,13 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../node/config.js';
+import { cpuScorePath, measureAndStoreCpuScore } from '../../node/cpu-score-file.js';
 import { IdentityError, createIdentity, identityPath } from '../../node/identity.js';
 import { CliError } from './cli-error.js';
 
-/** `peercloud init`: creates the node's key pair in its data directory and prints the node id. */
+/**
+ * `peercloud init`: creates the node's key pair in its data directory, measures the CPU score into
+ * it, and prints the node id.
+ */
 export function initCommand(): Command {
   return new Command('init')
     .description('create this node\'s identity (an Ed25519 key pair) in its data directory and print the node id')
@@ -21,6 +25,13 @@ export function initCommand(): Command {
       try {
         const identity = await createIdentity(dataDir, { force: opts.force === true });
         process.stderr.write(`peercloud: created the node identity in ${identityPath(dataDir)}\n`);
+        // Measured here, with V8's normal flags, rather than by the daemon (see node/cpu-score-file.ts).
+        try {
+          const stored = await measureAndStoreCpuScore(dataDir);
+          process.stderr.write(`peercloud: measured the CPU score (${stored.score}) into ${cpuScorePath(dataDir)}\n`);
+        } catch (err) {
+          process.stderr.write(`peercloud: warning: could not store the CPU score in ${cpuScorePath(dataDir)} (${(err as Error).message}); the node will measure it when it starts\n`);
+        }
         process.stdout.write(`${identity.nodeId}\n`);
       } catch (err) {
         if (err instanceof IdentityError) {
