@@ -5,13 +5,11 @@
  * someone else's slice).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import type { PeerView } from '../../src/api/schemas.js';
 import type { MembershipView, SliceView } from '../../src/slices/slice-api.js';
-import { type Daemon, getJson, killAll, runCli, startDaemon, waitFor } from './node-helpers.js';
+import { type Daemon, getJson, killAll, runCli, waitFor } from './node-helpers.js';
+import { startSmallCloud } from './small-cloud.js';
 
 const N = 8;
 const FAST = ['--cycle-period-ms', '200', '--epoch-length', '10', '--join-retry-interval-ms', '300', '--slice-lease-ms', '3000'];
@@ -20,17 +18,9 @@ let users: string;
 const daemons: Daemon[] = [];
 
 before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'peercloud-slices-'));
-  users = join(root, 'users');
-  const inits = await Promise.all(Array.from({ length: N }, (_, i) => runCli(['init', '--data-dir', join(root, `n${i}`)])));
-  for (const r of inits) assert.equal(r.code, 0, r.stderr);
-  daemons.push(await startDaemon(join(root, 'n0'), FAST));
-  daemons.push(...(await Promise.all(Array.from({ length: N - 1 }, (_, i) => startDaemon(join(root, `n${i + 1}`), [...FAST, '--join', daemons[0].listen])))));
-  for (const name of ['alice', 'bob']) assert.equal((await runCli(['user', 'create', name, '--user-dir', users])).code, 0);
-  await waitFor('full views', 20_000, async () => {
-    const views = await Promise.all(daemons.map((d) => getJson<PeerView>(d.api, '/v1/peers')));
-    return views.every((v) => v.count === N - 1) ? true : undefined;
-  });
+  const cloud = await startSmallCloud({ nodes: N, name: 'peercloud-slices', args: FAST, users: ['alice', 'bob'] });
+  ({ root, users } = cloud);
+  daemons.push(...cloud.daemons);
 });
 
 after(async () => {

@@ -4,14 +4,13 @@
  * on renewing them; a node started with --slice-max-share 0.5 is judged by half its cores.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { PeerView } from '../../src/api/schemas.js';
 import { OWNED_SLICES_FILE } from '../../src/slices/owned-store.js';
 import type { MembershipView, SliceView } from '../../src/slices/slice-api.js';
-import { type Daemon, getJson, killAll, runCli, startDaemon, waitExit, waitFor } from './node-helpers.js';
+import { type Daemon, getJson, killAll, runCli, startDaemon, waitExit } from './node-helpers.js';
+import { startSmallCloud } from './small-cloud.js';
 
 const N = 4;
 /** Long enough for a kill -9 and a restart on two busy cores, short enough to wait past. */
@@ -24,17 +23,9 @@ let users: string;
 const daemons: Daemon[] = [];
 
 before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'peercloud-slices-restart-'));
-  users = join(root, 'users');
-  const inits = await Promise.all(Array.from({ length: N }, (_, i) => runCli(['init', '--data-dir', join(root, `n${i}`)])));
-  for (const r of inits) assert.equal(r.code, 0, r.stderr);
-  daemons.push(await startDaemon(join(root, 'n0'), FAST));
-  daemons.push(...(await Promise.all(Array.from({ length: N - 1 }, (_, i) => startDaemon(join(root, `n${i + 1}`), [...FAST, ...(i + 1 === N - 1 ? SHARED : []), '--join', daemons[0].listen])))));
-  assert.equal((await runCli(['user', 'create', 'alice', '--user-dir', users])).code, 0);
-  await waitFor('full views', 20_000, async () => {
-    const views = await Promise.all(daemons.map((d) => getJson<PeerView>(d.api, '/v1/peers')));
-    return views.every((v) => v.count === N - 1) ? true : undefined;
-  });
+  const cloud = await startSmallCloud({ nodes: N, name: 'peercloud-slices-restart', args: FAST, argsOf: (i) => (i === N - 1 ? SHARED : []), users: ['alice'] });
+  ({ root, users } = cloud);
+  daemons.push(...cloud.daemons);
 });
 
 after(async () => {
