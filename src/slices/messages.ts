@@ -40,8 +40,10 @@ const userId = z.string().regex(/^pu[a-z2-7]{32}$/);
 const name = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/);
 const host = z.string().min(1).max(253);
 const port = z.number().int().min(1).max(65_535);
+export const sliceNodeId = nodeId;
 const address = z.strictObject({ nodeId, host, port });
-const signedObject = z.strictObject({
+/** Shared with owned-store.ts, which persists what these messages carry. */
+export const signedObject = z.strictObject({
   v: z.literal(1),
   purpose: z.string().max(64),
   user: z.string().max(64),
@@ -49,7 +51,8 @@ const signedObject = z.strictObject({
   payload: z.string().max(16_384),
   signature: z.string().max(128),
 });
-const sliceRef = z.strictObject({ sliceId: id, name, ownerNode: nodeId, ownerUser: userId, group: z.number().int().min(-0x80000000).max(0x7fffffff) });
+export const memberResources = z.strictObject({ cores: z.number().int().min(0).max(1_000_000), memoryBytes: z.number().int().min(0).max(2 ** 60) });
+export const sliceRef = z.strictObject({ sliceId: id, name, ownerNode: nodeId, ownerUser: userId, group: z.number().int().min(-0x80000000).max(0x7fffffff) });
 
 const call = z.strictObject({
   v: z.literal(SLICE_MESSAGE_VERSION),
@@ -80,7 +83,7 @@ const offer = z.strictObject({
   score: z.number().finite(),
   address,
   /** What a slice may use of the node (its slices.maxShare of cores and memory), as the query saw it. */
-  resources: z.strictObject({ cores: z.number().int().min(0).max(1_000_000), memoryBytes: z.number().int().min(0).max(2 ** 60) }).optional(),
+  resources: memberResources.optional(),
 });
 
 const confirm = z.strictObject({

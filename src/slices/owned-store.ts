@@ -9,28 +9,16 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { memberResources, signedObject, sliceNodeId, sliceRef } from './messages.js';
 import type { OwnedSlice, StoredSlice } from './owner.js';
 
 export const OWNED_SLICES_FILE = 'owned-slices.json';
 const STORE_VERSION = 1;
 
-const nodeId = z.string().regex(/^pc[a-z2-7]{32}$/);
+const nodeId = sliceNodeId;
 const storedSlice = z.strictObject({
-  ref: z.strictObject({
-    sliceId: z.string().regex(/^[0-9a-f]{16,64}$/),
-    name: z.string().max(63),
-    ownerNode: nodeId,
-    ownerUser: z.string().regex(/^pu[a-z2-7]{32}$/),
-    group: z.number().int(),
-  }),
-  grant: z.strictObject({
-    v: z.literal(1),
-    purpose: z.string().max(64),
-    user: z.string().max(64),
-    issuedAt: z.number().int().nonnegative(),
-    payload: z.string().max(16_384),
-    signature: z.string().max(128),
-  }),
+  ref: sliceRef,
+  grant: signedObject,
   createdAt: z.number(),
   target: z.number().int().nonnegative(),
   lastMatched: z.number().int().nonnegative(),
@@ -41,7 +29,7 @@ const storedSlice = z.strictObject({
       host: z.string().min(1).max(253),
       port: z.number().int().min(1).max(65_535),
       since: z.number(),
-      resources: z.strictObject({ cores: z.number().int().nonnegative(), memoryBytes: z.number().int().nonnegative() }).optional(),
+      resources: memberResources.optional(),
     }),
   ),
 });

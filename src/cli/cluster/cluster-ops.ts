@@ -61,7 +61,8 @@ export function portsOf(basePort: number, index: number): { listen: number; api:
   return { listen: basePort + 2 * index, api: basePort + 2 * index + 1 };
 }
 
-function portFree(port: number): Promise<boolean> {
+/** Whether `port` on 127.0.0.1 can be listened on now. */
+export function portFree(port: number): Promise<boolean> {
   return new Promise((done) => {
     const server = createServer();
     server.once('error', () => done(false));

@@ -16,7 +16,7 @@ import { join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { ringHealth } from '../../monitoring/ring-health.js';
 import type { OverlayReport } from '../../monitoring/overlay-crawler.js';
-import { DEFAULT_BASE_PORT, PEERCLOUD_SCRIPT, clusterDown, clusterUp, portsOf, randomBasePort } from '../cluster/cluster-ops.js';
+import { DEFAULT_BASE_PORT, PEERCLOUD_SCRIPT, clusterDown, clusterUp, portFree, portsOf, randomBasePort } from '../cluster/cluster-ops.js';
 import type { ClusterNode, ClusterState } from '../cluster/cluster-state.js';
 import { parseInteger } from '../parse.js';
 import { CliError } from './cli-error.js';
@@ -305,17 +305,10 @@ function cli(args: readonly string[]): Promise<string> {
 
 /** The default base port if its whole range is free, else a random free-looking range. */
 async function firstFreeBase(n: number): Promise<number> {
-  const { createServer } = await import('node:net');
-  const free = (port: number) =>
-    new Promise<boolean>((done) => {
-      const s = createServer();
-      s.once('error', () => done(false));
-      s.listen({ host: '127.0.0.1', port, exclusive: true }, () => s.close(() => done(true)));
-    });
   for (let attempt = 0; attempt < 5; attempt++) {
     const base = attempt === 0 ? DEFAULT_BASE_PORT : randomBasePort(n);
     let ok = true;
-    for (let i = 0; i < n && ok; i++) for (const p of Object.values(portsOf(base, i))) if (!(await free(p))) ok = false;
+    for (let i = 0; i < n && ok; i++) for (const p of Object.values(portsOf(base, i))) if (!(await portFree(p))) ok = false;
     if (ok) return base;
   }
   return randomBasePort(n);
