@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Entry point of the `peercloud` command: runs the compiled CLI from dist/.
+// Entry point of the `peercloud` command: runs the bundled CLI (dist/cli, made by
+// scripts/build-cli.mjs from tsc's output; see there why it is bundled).
 import { existsSync } from 'node:fs';
 
-const entry = new URL('../dist/src/cli/main.js', import.meta.url);
+const entry = new URL('../dist/cli/main.js', import.meta.url);
 if (!existsSync(entry)) {
-  process.stderr.write('peercloud: the TypeScript sources are not built yet; run `npm run build` first\n');
+  process.stderr.write('peercloud: the CLI is not built yet; run `npm run build` first\n');
   process.exit(1);
 }
 // Output piped into `head` and the like: a closed pipe is not an error worth a stack trace.

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../core/package-files.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HistoryReport } from '../monitoring/aggregate-history.js';
 import type { OverlayReport } from '../monitoring/overlay-crawler.js';
@@ -27,8 +27,8 @@ import { registerReadOnly } from './routes.js';
 
 export const DASHBOARD_ROUTES = ['/v1/overlay', '/v1/history', '/v1/slice-draft'] as const;
 
-/** Where `npm run build` puts the bundled dashboard (dist/web), seen from dist/src/api. */
-export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/', import.meta.url));
+/** Where `npm run build` puts the bundled dashboard. */
+export const DEFAULT_WEB_ROOT = packageFile('dist', 'web');
 
 export interface DashboardSource {
   overlay(): OverlayReport;

@@ -88,7 +88,9 @@ function secondsOrNull(ms: number | null | undefined): number | null {
  * Built once, by the first scrape (see the module comment).
  */
 async function createRegistry(current: () => Scrape, processMetrics: boolean): Promise<Registry> {
-  const { Counter, Gauge, Registry, collectDefaultMetrics } = await import('prom-client');
+  // prom-client is CommonJS: take its exports object (`default`), which is also all the bundled
+  // CLI's chunk for it exports (scripts/build-cli.mjs), rather than Node's guessed named exports.
+  const { Counter, Gauge, Registry, collectDefaultMetrics } = (await import('prom-client')).default;
 
   /**
    * A gauge whose value is read at scrape time and which has no sample when unknown. (prom-client's

@@ -9,7 +9,7 @@
  * are errors), JSON errors for everything including unparsable HTTP, and no error, thrown or
  * rejected, escaping a request.
  */
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../core/package-files.js';
 import type { AddressInfo } from 'node:net';
 import type { SwaggerOptions } from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController, type RouteOptions } from 'fastify';
@@ -17,6 +17,7 @@ import type { HostPort } from '../node/config-values.js';
 import { type Logger, componentLogger, silentLogger } from '../node/logger.js';
 import { clip, errorBody, handleClientError, sendError, toErrorResponse } from './errors.js';
 import { createApiMetrics } from './metrics.js';
+import { lazySchemaCompilers } from './lazy-schema-compilers.js';
 import { registerRoutes } from './routes.js';
 import { registerSliceRoutes } from './slice-routes.js';
 import { registerMonitorRoutes } from './monitor-routes.js';
@@ -58,7 +59,6 @@ export interface ApiServer {
   readonly url: string | undefined;
 }
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 export async function createApiServer(source: NodeStatusSource, options: ApiServerOptions = {}): Promise<ApiServer> {
   const log = options.logger ? componentLogger(options.logger, 'api') : silentLogger();
@@ -75,6 +75,8 @@ export async function createApiServer(source: NodeStatusSource, options: ApiServ
     // Unknown query parameters are errors (a typo should not be silently ignored), and query
     // strings are coerced to the declared types ("?limit=5").
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
+    // The same compilers, run on a route's first request rather than at start-up (memory).
+    schemaController: { compilersFactory: lazySchemaCompilers() },
     clientErrorHandler: handleClientError,
     frameworkErrors: (err, request, reply) => {
       const { status, body } = toErrorResponse(err, request, log);
@@ -139,7 +141,7 @@ const openApiOptions = (): SwaggerOptions => ({
     openapi: '3.1.0',
     info: {
       title: 'peercloud node API',
-      version: pkg.version,
+      version: packageVersion(),
       description: 'The user API of one peercloud daemon: the node, its view of the overlay, network-wide aggregates, health and metrics. Errors are JSON: {"error": {"code", "message"}}.',
     },
     tags: [

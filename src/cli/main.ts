@@ -1,9 +1,8 @@
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../core/package-files.js';
 import { CliError } from './commands/cli-error.js';
 import { tuneDaemonProcess } from './daemon-tuning.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /**
  * The subcommands, each loaded only when it is needed. `peercloud node start` runs for days, and
@@ -64,7 +63,7 @@ function groupsFor(argv: readonly string[] | undefined): readonly CommandGroup[]
 export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('peercloud')
     .description('peercloud: a decentralized peer-to-peer cloud built from gossip protocols')
-    .version(pkg.version)
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   const groups = await Promise.all(groupsFor(argv).map((g) => g.load()));

@@ -11,7 +11,7 @@
  * identity of the node that answers is pinned by the transport (TLS, key = node id), which
  * `decodeSnapshot`'s caller checks against `id`.
  */
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 
 /** Node-to-node request type of inspections (slices use 10). */
 export const INSPECT_REQUEST_TYPE = 11;
@@ -20,23 +20,26 @@ export const INSPECT_REQUEST_TYPE = 11;
 export const MAX_SNAPSHOT_BYTES = 64 * 1024;
 export const MAX_VIEW_ENTRIES = 200;
 
-const nodeId = z.string().regex(/^pc[a-z2-7]{32}$/);
-const address = z.strictObject({ host: z.string().min(1).max(255), port: z.number().int().min(0).max(65535) });
-const finite = z.number().finite();
-const nonNegative = finite.min(0);
-const estimate = finite.nullable();
+const nodeId = z.string().check(z.regex(/^pc[a-z2-7]{32}$/));
+const host = z.string().check(z.minLength(1), z.maxLength(255));
+const address = z.strictObject({ host, port: z.int().check(z.minimum(0), z.maximum(65535)) });
+/** zod numbers are finite: NaN and ±Infinity are refused. */
+const finite = z.number();
+const nonNegative = z.number().check(z.minimum(0));
+const fraction = z.number().check(z.minimum(0), z.maximum(1));
+const estimate = z.nullable(finite);
 
 export const snapshotSchema = z.strictObject({
   v: z.literal(1),
   id: nodeId,
-  name: z.string().max(64),
-  version: z.string().max(32),
+  name: z.string().check(z.maxLength(64)),
+  version: z.string().check(z.maxLength(32)),
   address,
   /** The node's user API, if it wants dashboards to link to it (null: not shared). */
-  api: address.nullable(),
+  api: z.nullable(address),
   uptimeMs: nonNegative,
   attributes: z.strictObject({
-    cores: z.number().int().min(0).max(1_000_000),
+    cores: z.int().check(z.minimum(0), z.maximum(1_000_000)),
     cpuScore: nonNegative,
     memoryTotalBytes: nonNegative,
     memoryFreeBytes: nonNegative,
@@ -44,22 +47,26 @@ export const snapshotSchema = z.strictObject({
     diskFreeBytes: nonNegative,
     loadAverage: nonNegative,
     freeCores: nonNegative,
-    availabilityDay: finite.min(0).max(1),
-    availabilityWeek: finite.min(0).max(1),
+    availabilityDay: fraction,
+    availabilityWeek: fraction,
   }),
-  labels: z.record(z.string().max(64), z.string().max(256)).refine((l) => Object.keys(l).length <= 32, 'at most 32 labels'),
-  view: z.array(z.strictObject({ id: nodeId, host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) })).max(MAX_VIEW_ENTRIES),
-  slice: z
-    .strictObject({
+  labels: z
+    .record(z.string().check(z.maxLength(64)), z.string().check(z.maxLength(256)))
+    .check(z.refine((l) => Object.keys(l).length <= 32, 'at most 32 labels')),
+  view: z
+    .array(z.strictObject({ id: nodeId, host, port: z.int().check(z.minimum(1), z.maximum(65535)) }))
+    .check(z.maxLength(MAX_VIEW_ENTRIES)),
+  slice: z.nullable(
+    z.strictObject({
       // As slice messages take it (src/slices/messages.ts): a member of any slice the protocol
       // accepts must stay readable, or dashboards would show it unreachable.
-      sliceId: z.string().regex(/^[0-9a-f]{16,64}$/),
-      name: z.string().min(1).max(64),
+      sliceId: z.string().check(z.regex(/^[0-9a-f]{16,64}$/)),
+      name: z.string().check(z.minLength(1), z.maxLength(64)),
       ownerNode: nodeId,
-      ownerUser: z.string().regex(/^pu[a-z2-7]{32}$/),
-    })
-    .nullable(),
-  ring: z.strictObject({ predecessor: nodeId.nullable(), successor: nodeId.nullable() }),
+      ownerUser: z.string().check(z.regex(/^pu[a-z2-7]{32}$/)),
+    }),
+  ),
+  ring: z.strictObject({ predecessor: z.nullable(nodeId), successor: z.nullable(nodeId) }),
   network: z.strictObject({
     size: estimate,
     averageFreeCores: estimate,

@@ -10,7 +10,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 import { type AddressPolicy, defaultAddressPolicy, normalizeAddress } from '../network/codec/address.js';
 import { isValidNodeId } from './identity.js';
 
@@ -41,17 +41,33 @@ export interface SettingKind<T> {
   /** Type name for docs: integer, boolean, host:port, ... */
   readonly typeName: string;
   /** Checks a value from a file or an already-typed flag. */
-  native(context: PathContext): z.ZodType<T>;
+  native(context: PathContext): z.ZodMiniType<T>;
   /** Parses an environment variable or a string flag. */
-  text(context: PathContext): z.ZodType<T, string>;
+  text(context: PathContext): z.ZodMiniType<T, string>;
   /** The value in text form (for docs, --help and logs). */
   format(value: T): string;
 }
 
-/** A reason attached to a value by a custom check; the error message shows it before `expected`. */
-function fail(ctx: z.RefinementCtx, message: string): typeof z.NEVER {
-  ctx.addIssue({ code: 'custom', message });
+/** What a transform gets besides the value: the parse in progress, where it adds its issues. */
+type Ctx = z.core.ParsePayload;
+
+/**
+ * A reason attached to a value by a custom check; the error message shows it before `expected`.
+ * (zod/mini's transforms get the bare payload, without classic's `addIssue`: the issue is pushed.)
+ */
+function fail(ctx: Ctx, message: string): typeof z.NEVER {
+  ctx.issues.push({ code: 'custom', message, input: ctx.value });
   return z.NEVER;
+}
+
+/** A string checked and converted by `convert`, which rejects it with `fail`. */
+function fromString<T>(convert: (s: string, ctx: Ctx) => T): z.ZodMiniType<T, string> {
+  return z.pipe(z.string(), z.transform(convert));
+}
+
+/** Any value checked and converted by `convert`, which rejects it with `fail`. */
+function fromUnknown<T>(convert: (v: unknown, ctx: Ctx) => T): z.ZodMiniType<T> {
+  return z.pipe(z.unknown(), z.transform(convert));
 }
 
 /** Shows a raw value in an error message: strings quoted, long ones cut. */
@@ -78,13 +94,13 @@ const DECIMAL_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 export function integerKind(min: number, max: number, unit = ''): SettingKind<number> {
   const expected = `an integer from ${min} to ${max}${unit ? ` (${unit})` : ''}`;
-  const native = z.number().int().min(min).max(max);
+  const native = z.int().check(z.minimum(min), z.maximum(max));
   return {
     expected,
     typeName: 'integer',
     native: () => native,
     text: () =>
-      z.string().transform((s, ctx) => {
+      fromString((s, ctx) => {
         const t = s.trim();
         if (!DECIMAL_INTEGER.test(t)) return fail(ctx, `${showValue(s)} is not a decimal integer`);
         const n = Number(t);
@@ -97,13 +113,13 @@ export function integerKind(min: number, max: number, unit = ''): SettingKind<nu
 
 export function numberKind(min: number, max: number, what: string): SettingKind<number> {
   const expected = `${what} from ${min} to ${max}`;
-  const native = z.number().min(min).max(max);
+  const native = z.number().check(z.minimum(min), z.maximum(max));
   return {
     expected,
     typeName: 'number',
     native: () => native,
     text: () =>
-      z.string().transform((s, ctx) => {
+      fromString((s, ctx) => {
         const t = s.trim();
         if (!DECIMAL_NUMBER.test(t)) return fail(ctx, `${showValue(s)} is not a number`);
         const n = Number(t);
@@ -146,8 +162,8 @@ function formatBytes(n: number): string {
 /** A size in bytes: an integer, or a string with a unit (B, KB, MB, GB, KiB, MiB, GiB). */
 export function byteSizeKind(min: number, max: number): SettingKind<number> {
   const expected = `a size from ${formatBytes(min)} to ${formatBytes(max)} (bytes, or a number with a unit such as 64KiB or 1MiB)`;
-  const check = (n: number, ctx: z.RefinementCtx): number => (n < min || n > max ? fail(ctx, `${formatBytes(n)} is out of range`) : n);
-  const fromText = (s: string, ctx: z.RefinementCtx): number => {
+  const check = (n: number, ctx: Ctx): number => (n < min || n > max ? fail(ctx, `${formatBytes(n)} is out of range`) : n);
+  const fromText = (s: string, ctx: Ctx): number => {
     const n = parseByteSize(s);
     if (n === null) return fail(ctx, `${showValue(s)} is not a size`);
     return check(n, ctx);
@@ -156,12 +172,12 @@ export function byteSizeKind(min: number, max: number): SettingKind<number> {
     expected,
     typeName: 'size',
     native: () =>
-      z.unknown().transform((v, ctx) => {
+      fromUnknown((v, ctx) => {
         if (typeof v === 'number') return Number.isInteger(v) ? check(v, ctx) : fail(ctx, `${v} is not a whole number of bytes`);
         if (typeof v === 'string') return fromText(v, ctx);
         return fail(ctx, `got ${showValue(v)}`);
       }),
-    text: () => z.string().transform(fromText),
+    text: () => fromString(fromText),
     format: formatBytes,
   };
 }
@@ -177,7 +193,7 @@ export const booleanKind: SettingKind<boolean> = {
   typeName: 'boolean',
   native: () => z.boolean(),
   text: () =>
-    z.string().transform((s, ctx) => {
+    fromString((s, ctx) => {
       const t = s.trim().toLowerCase();
       if (TRUE_WORDS.has(t)) return true;
       if (FALSE_WORDS.has(t)) return false;
@@ -194,7 +210,7 @@ export function oneOfKind<const T extends string>(values: readonly T[]): Setting
     typeName: values.join('|'),
     native: () => native,
     text: () =>
-      z.string().transform((s, ctx) => {
+      fromString((s, ctx) => {
         const t = s.trim().toLowerCase();
         return (values as readonly string[]).includes(t) ? (t as T) : fail(ctx, `${showValue(s)} is not a choice`);
       }),
@@ -205,6 +221,11 @@ export function oneOfKind<const T extends string>(values: readonly T[]): Setting
 /** A node name: letters, digits, '.', '_' and '-', starting with a letter or digit, 1..63 characters. */
 export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+const secretSchema = z.string().check(
+  z.maxLength(4096),
+  z.refine((s) => s === '' || s.length >= 16, 'a secret needs at least 16 characters'),
+);
+
 /**
  * A secret (the cloud's join secret): at least 16 characters; '' means none. Never shown: its
  * formatted form, used in docs, --help and logs, only says whether it is set.
@@ -212,16 +233,16 @@ export const NODE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 export const secretKind: SettingKind<string> = {
   expected: 'a secret of at least 16 characters (or empty for none)',
   typeName: 'secret',
-  native: () => z.string().max(4096).refine((s) => s === '' || s.length >= 16, 'a secret needs at least 16 characters'),
-  text: () => z.string().max(4096).refine((s) => s === '' || s.length >= 16, 'a secret needs at least 16 characters'),
+  native: () => secretSchema,
+  text: () => secretSchema,
   format: (v) => (v === '' ? '(none)' : '(set)'),
 };
 
 export const nodeNameKind: SettingKind<string> = {
   expected: "1 to 63 letters, digits, '.', '_' or '-', starting with a letter or digit",
   typeName: 'name',
-  native: () => z.string().regex(NODE_NAME_PATTERN),
-  text: () => z.string().transform((s, ctx) => (NODE_NAME_PATTERN.test(s.trim()) ? s.trim() : fail(ctx, `${showValue(s)} is not a valid name`))),
+  native: () => z.string().check(z.regex(NODE_NAME_PATTERN)),
+  text: () => fromString((s, ctx) => (NODE_NAME_PATTERN.test(s.trim()) ? s.trim() : fail(ctx, `${showValue(s)} is not a valid name`))),
   format: (v) => v,
 };
 
@@ -236,12 +257,12 @@ export const pathKind: SettingKind<string> = {
   expected: 'a directory path (relative paths start from the config file, or from the working directory for env and flags)',
   typeName: 'path',
   native: (context) =>
-    z.string().transform((s, ctx) => {
+    fromString((s, ctx) => {
       if (s.trim() === '') return fail(ctx, 'the path is empty');
       if (s.includes('\0')) return fail(ctx, 'the path contains a NUL character');
       return resolvePath(s, context);
     }),
-  text: (context) => pathKind.native(context) as z.ZodType<string, string>,
+  text: (context) => pathKind.native(context) as z.ZodMiniType<string, string>,
   format: (v) => v,
 };
 
@@ -311,15 +332,15 @@ export function hostPortKind(options: { defaultPort: number; allowPortZero: bool
   const expected = options.bind
     ? `host:port to listen on (an IP address or host name; port ${options.allowPortZero ? '0..65535, 0 = any free port' : '1..65535'}; default port ${options.defaultPort})`
     : `host:port that other nodes can connect to (not 0.0.0.0, multicast or port 0; default port ${options.defaultPort})`;
-  const fromText = (s: string, ctx: z.RefinementCtx): HostPort => {
+  const fromText = (s: string, ctx: Ctx): HostPort => {
     const parsed = parseHostPort(s, options);
     return typeof parsed === 'string' ? fail(ctx, parsed) : parsed;
   };
   return {
     expected,
     typeName: 'host:port',
-    native: () => z.string().transform(fromText),
-    text: () => z.string().transform(fromText),
+    native: () => fromString(fromText),
+    text: () => fromString(fromText),
     format: formatHostPort,
   };
 }
@@ -331,7 +352,7 @@ export function formatHostPort(address: HostPort): string {
 /** A multicast group: an IPv4 or IPv6 multicast address and a port. */
 export function multicastGroupKind(defaultPort: number): SettingKind<HostPort> {
   const base = hostPortKind({ defaultPort, allowPortZero: false, bind: true });
-  const check = (address: HostPort, ctx: z.RefinementCtx): HostPort => {
+  const check = (address: HostPort, ctx: Ctx): HostPort => {
     const ip = ipaddr.isValid(address.host) ? ipaddr.parse(address.host) : null;
     if (!ip || ip.range() !== 'multicast') return fail(ctx, `${address.host} is not a multicast IP address`);
     return address;
@@ -339,8 +360,8 @@ export function multicastGroupKind(defaultPort: number): SettingKind<HostPort> {
   return {
     expected: `a multicast IP address and port, e.g. 239.255.70.99:${defaultPort}`,
     typeName: 'host:port',
-    native: (c) => base.native(c).transform(check),
-    text: (c) => base.text(c).transform(check),
+    native: (c) => z.pipe(base.native(c), z.transform(check)),
+    text: (c) => z.pipe(base.text(c), z.transform(check)),
     format: formatHostPort,
   };
 }
@@ -372,7 +393,7 @@ export function formatJoinTarget(target: JoinTarget): string {
 export const MAX_JOIN_TARGETS = 64;
 
 export function joinListKind(defaultPort: number): SettingKind<readonly JoinTarget[]> {
-  const parseAll = (entries: readonly string[], ctx: z.RefinementCtx): JoinTarget[] => {
+  const parseAll = (entries: readonly string[], ctx: Ctx): JoinTarget[] => {
     const items = entries.map((e) => e.trim()).filter((e) => e !== '');
     if (items.length > MAX_JOIN_TARGETS) return fail(ctx, `${items.length} addresses, at most ${MAX_JOIN_TARGETS} allowed`);
     const out: JoinTarget[] = [];
@@ -383,18 +404,18 @@ export function joinListKind(defaultPort: number): SettingKind<readonly JoinTarg
     }
     return out;
   };
-  const fromText = (s: string, ctx: z.RefinementCtx): JoinTarget[] => parseAll(s.split(','), ctx);
+  const fromText = (s: string, ctx: Ctx): JoinTarget[] => parseAll(s.split(','), ctx);
   return {
     expected: `a list of [nodeId@]host:port addresses (comma-separated in env and flags; default port ${defaultPort})`,
     typeName: 'list of [nodeId@]host:port',
     native: () =>
-      z.unknown().transform((v, ctx) => {
+      fromUnknown((v, ctx) => {
         if (typeof v === 'string') return fromText(v, ctx);
         // A repeated flag may also carry comma lists: --join a:1,b:2 --join c:3.
         if (isStringArray(v)) return parseAll(v.flatMap((e) => e.split(',')), ctx);
         return fail(ctx, `got ${showValue(v)}`);
       }),
-    text: () => z.string().transform(fromText),
+    text: () => fromString(fromText),
     format: (v) => v.map(formatJoinTarget).join(','),
   };
 }
@@ -407,7 +428,7 @@ export const USER_ID_PATTERN = /^pu[a-z2-7]{32}$/;
 export const MAX_ALLOWED_USERS = 1024;
 
 export const userIdListKind: SettingKind<readonly string[]> = (() => {
-  const parseAll = (entries: readonly string[], ctx: z.RefinementCtx): string[] => {
+  const parseAll = (entries: readonly string[], ctx: Ctx): string[] => {
     const items = [...new Set(entries.map((e) => e.trim()).filter((e) => e !== ''))];
     if (items.length > MAX_ALLOWED_USERS) return fail(ctx, `${items.length} user ids, at most ${MAX_ALLOWED_USERS} allowed`);
     const bad = items.find((id) => !USER_ID_PATTERN.test(id));
@@ -418,12 +439,12 @@ export const userIdListKind: SettingKind<readonly string[]> = (() => {
     expected: 'a list of user ids (comma-separated in env and flags)',
     typeName: 'list of user ids',
     native: () =>
-      z.unknown().transform((v, ctx) => {
+      fromUnknown((v, ctx) => {
         if (typeof v === 'string') return parseAll(v.split(','), ctx);
         if (isStringArray(v)) return parseAll(v.flatMap((e) => e.split(',')), ctx);
         return fail(ctx, `got ${showValue(v)}`);
       }),
-    text: () => z.string().transform((s, ctx) => parseAll(s.split(','), ctx)),
+    text: () => fromString((s, ctx) => parseAll(s.split(','), ctx)),
     format: (v) => v.join(','),
   };
 })();
@@ -464,7 +485,7 @@ export function parseLabel(text: string): [string, string] | string {
 }
 
 export const labelsKind: SettingKind<Labels> = (() => {
-  const build = (pairs: ReadonlyArray<readonly [string, unknown]>, ctx: z.RefinementCtx): Labels => {
+  const build = (pairs: ReadonlyArray<readonly [string, unknown]>, ctx: Ctx): Labels => {
     const out: Record<string, string> = {};
     for (const [key, raw] of pairs) {
       const value = typeof raw === 'number' || typeof raw === 'boolean' ? String(raw) : raw;
@@ -476,7 +497,7 @@ export const labelsKind: SettingKind<Labels> = (() => {
     if (Object.keys(out).length > MAX_LABELS) return fail(ctx, `${Object.keys(out).length} labels, at most ${MAX_LABELS} allowed`);
     return out;
   };
-  const fromEntries = (entries: readonly string[], ctx: z.RefinementCtx): Labels => {
+  const fromEntries = (entries: readonly string[], ctx: Ctx): Labels => {
     const pairs: [string, string][] = [];
     for (const entry of entries) {
       if (entry.trim() === '') continue;
@@ -486,18 +507,18 @@ export const labelsKind: SettingKind<Labels> = (() => {
     }
     return build(pairs, ctx);
   };
-  const fromText = (s: string, ctx: z.RefinementCtx): Labels => fromEntries(s.split(','), ctx);
+  const fromText = (s: string, ctx: Ctx): Labels => fromEntries(s.split(','), ctx);
   return {
     expected: `key=value labels (a table in files; comma-separated in env; --label repeated), at most ${MAX_LABELS}`,
     typeName: 'key=value,...',
     native: () =>
-      z.unknown().transform((v, ctx) => {
+      fromUnknown((v, ctx) => {
         if (typeof v === 'string') return fromText(v, ctx);
         if (isStringArray(v)) return fromEntries(v.flatMap((e) => e.split(',')), ctx);
         if (typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Date)) return build(Object.entries(v), ctx);
         return fail(ctx, `got ${showValue(v)}`);
       }),
-    text: () => z.string().transform(fromText),
+    text: () => fromString(fromText),
     format: (v) =>
       Object.entries(v)
         .map(([k, val]) => `${k}=${val}`)

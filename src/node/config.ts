@@ -16,7 +16,7 @@
  * entries.
  */
 import { resolve } from 'node:path';
-import type { z } from 'zod';
+import type * as z from '../core/zod.js';
 import { type ConfigIssue, type ConfigSource, ConfigError, describeSource, suggest } from './config-errors.js';
 import { fileEntries, readConfigFile } from './config-file.js';
 import {
@@ -167,7 +167,7 @@ export function loadConfigDetailed(options: LoadConfigOptions = {}): LoadedConfi
   const values = new Map<SettingKey, { value: unknown; source: ConfigSource }[]>();
   for (const c of candidates) {
     const kind = SETTINGS[c.key].kind;
-    const schema = (c.form === 'text' ? kind.text(c.paths) : kind.native(c.paths)) as z.ZodType<unknown, unknown>;
+    const schema = (c.form === 'text' ? kind.text(c.paths) : kind.native(c.paths)) as z.ZodMiniType<unknown, unknown>;
     const result = schema.safeParse(c.raw);
     if (!result.success) {
       const custom = result.error.issues.find((i) => i.code === 'custom');

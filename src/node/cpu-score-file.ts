@@ -17,6 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { packageFile } from '../core/package-files.js';
 import { type CpuScore, WORKLOAD_CHECKSUM, measureCpuScore } from './cpu-score.js';
 
 export const CPU_SCORE_FILE = 'cpu-score.json';
@@ -123,7 +125,8 @@ export async function measureAndStoreCpuScore(dataDir: string, measure: () => Cp
  * reflects the machine and not the daemon's memory-saving flags. ~0.2 s wall on the reference machine.
  */
 export async function measureCpuScoreInChild(timeoutMs = 30_000): Promise<CpuScore> {
-  const moduleUrl = new URL('./cpu-score.js', import.meta.url).href;
+  // The tsc output, not a chunk of the bundled CLI: the child needs a module that exports the workload.
+  const moduleUrl = pathToFileURL(packageFile('dist', 'src', 'node', 'cpu-score.js')).href;
   const code = `import { measureCpuScore } from ${JSON.stringify(moduleUrl)}; process.stdout.write(JSON.stringify(measureCpuScore()));`;
   const stdout = await new Promise<string>((resolve, reject) => {
     execFile(process.execPath, ['--input-type=module', '-e', code], { timeout: timeoutMs, windowsHide: true }, (err, out, errOut) => {

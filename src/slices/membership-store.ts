@@ -6,21 +6,21 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 import { FREE, type Membership } from './membership.js';
 
 export const MEMBERSHIP_FILE = 'slice.json';
 
 const ref = z.strictObject({
-  sliceId: z.string().regex(/^[0-9a-f]{16,64}$/),
-  name: z.string().max(63),
-  ownerNode: z.string().regex(/^pc[a-z2-7]{32}$/),
-  ownerUser: z.string().regex(/^pu[a-z2-7]{32}$/),
-  group: z.number().int(),
+  sliceId: z.string().check(z.regex(/^[0-9a-f]{16,64}$/)),
+  name: z.string().check(z.maxLength(63)),
+  ownerNode: z.string().check(z.regex(/^pc[a-z2-7]{32}$/)),
+  ownerUser: z.string().check(z.regex(/^pu[a-z2-7]{32}$/)),
+  group: z.int(),
 });
 const stored = z.discriminatedUnion('state', [
   z.strictObject({ state: z.literal('free') }),
-  z.strictObject({ state: z.literal('reserved'), requestId: z.string().max(64), sliceId: z.string().max(64), until: z.number() }),
+  z.strictObject({ state: z.literal('reserved'), requestId: z.string().check(z.maxLength(64)), sliceId: z.string().check(z.maxLength(64)), until: z.number() }),
   z.strictObject({ state: z.literal('member'), slice: ref, leaseUntil: z.number(), since: z.number() }),
 ]);
 

@@ -18,7 +18,7 @@
  * GRANT_PURPOSE) over the slice id, name, owner node and spec, which every node involved verifies
  * before it reserves or joins, and checks against its own policy.
  */
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 
 export const SLICE_REQUEST_TYPE = 10;
 export const SLICE_MESSAGE_VERSION = 1;
@@ -34,25 +34,28 @@ export class SliceMessageError extends Error {
   }
 }
 
-const id = z.string().regex(/^[0-9a-f]{16,64}$/);
-const nodeId = z.string().regex(/^pc[a-z2-7]{32}$/);
-const userId = z.string().regex(/^pu[a-z2-7]{32}$/);
-const name = z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/);
-const host = z.string().min(1).max(253);
-const port = z.number().int().min(1).max(65_535);
+const id = z.string().check(z.regex(/^[0-9a-f]{16,64}$/));
+const nodeId = z.string().check(z.regex(/^pc[a-z2-7]{32}$/));
+const userId = z.string().check(z.regex(/^pu[a-z2-7]{32}$/));
+const name = z.string().check(z.regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/));
+const host = z.string().check(z.minLength(1), z.maxLength(253));
+const port = z.int().check(z.minimum(1), z.maximum(65_535));
 export const sliceNodeId = nodeId;
 const address = z.strictObject({ nodeId, host, port });
 /** Shared with owned-store.ts, which persists what these messages carry. */
 export const signedObject = z.strictObject({
   v: z.literal(1),
-  purpose: z.string().max(64),
-  user: z.string().max(64),
-  issuedAt: z.number().int().nonnegative(),
-  payload: z.string().max(16_384),
-  signature: z.string().max(128),
+  purpose: z.string().check(z.maxLength(64)),
+  user: z.string().check(z.maxLength(64)),
+  issuedAt: z.int().check(z.nonnegative()),
+  payload: z.string().check(z.maxLength(16_384)),
+  signature: z.string().check(z.maxLength(128)),
 });
-export const memberResources = z.strictObject({ cores: z.number().int().min(0).max(1_000_000), memoryBytes: z.number().int().min(0).max(2 ** 60) });
-export const sliceRef = z.strictObject({ sliceId: id, name, ownerNode: nodeId, ownerUser: userId, group: z.number().int().min(-0x80000000).max(0x7fffffff) });
+export const memberResources = z.strictObject({
+  cores: z.int().check(z.minimum(0), z.maximum(1_000_000)),
+  memoryBytes: z.int().check(z.minimum(0), z.maximum(2 ** 60)),
+});
+export const sliceRef = z.strictObject({ sliceId: id, name, ownerNode: nodeId, ownerUser: userId, group: z.int().check(z.minimum(-0x80000000), z.maximum(0x7fffffff)) });
 
 const call = z.strictObject({
   v: z.literal(SLICE_MESSAGE_VERSION),
@@ -62,15 +65,15 @@ const call = z.strictObject({
   owner: address,
   grant: signedObject,
   /** Hops the call may still travel. */
-  ttl: z.number().int().min(0).max(32),
+  ttl: z.int().check(z.minimum(0), z.maximum(32)),
   /** The owner only wants offers from nodes whose estimated capacity rank is at least this (0: all). */
-  minRank: z.number().min(0).max(1),
+  minRank: z.number().check(z.minimum(0), z.maximum(1)),
   /**
    * Nodes this copy of the call should still reach, the receiver included (reach.ts): it keeps one
    * if it had not seen the request and splits the rest among a few peers. Absent: flood (every node
    * forwards it to `fanout` peers the first time it sees it).
    */
-  budget: z.number().int().min(1).max(1_000_000).optional(),
+  budget: z.optional(z.int().check(z.minimum(1), z.maximum(1_000_000))),
 });
 
 const offer = z.strictObject({
@@ -79,11 +82,11 @@ const offer = z.strictObject({
   requestId: id,
   /** False: the node matches but is in another slice or reserved (counted, not chosen). */
   available: z.boolean(),
-  /** The node's value of the spec's rank attribute (0 without ranking). */
-  score: z.number().finite(),
+  /** The node's value of the spec's rank attribute (0 without ranking). zod numbers are finite. */
+  score: z.number(),
   address,
   /** What a slice may use of the node (its slices.maxShare of cores and memory), as the query saw it. */
-  resources: memberResources.optional(),
+  resources: z.optional(memberResources),
 });
 
 const confirm = z.strictObject({
@@ -92,7 +95,7 @@ const confirm = z.strictObject({
   requestId: id,
   slice: sliceRef,
   grant: signedObject,
-  leaseMs: z.number().int().min(1_000).max(24 * 3_600_000),
+  leaseMs: z.int().check(z.minimum(1_000), z.maximum(24 * 3_600_000)),
 });
 
 const cancel = z.strictObject({ v: z.literal(SLICE_MESSAGE_VERSION), kind: z.literal('cancel'), requestId: id });
@@ -101,8 +104,8 @@ const renew = z.strictObject({
   v: z.literal(SLICE_MESSAGE_VERSION),
   kind: z.literal('renew'),
   sliceId: id,
-  leaseMs: z.number().int().min(1_000).max(24 * 3_600_000),
-  members: z.array(address).max(MAX_MEMBERS),
+  leaseMs: z.int().check(z.minimum(1_000), z.maximum(24 * 3_600_000)),
+  members: z.array(address).check(z.maxLength(MAX_MEMBERS)),
 });
 
 const leave = z.strictObject({ v: z.literal(SLICE_MESSAGE_VERSION), kind: z.literal('leave'), sliceId: id });
@@ -112,9 +115,9 @@ const reply = z.strictObject({
   kind: z.literal('reply'),
   ok: z.boolean(),
   /** Why not, when !ok (e.g. busy, expired, not-member, denied: …). */
-  reason: z.string().max(512).optional(),
+  reason: z.optional(z.string().check(z.maxLength(512))),
   /** In answer to a renew: the member's ring neighbours as its T-Man sees them (node ids or null). */
-  ring: z.strictObject({ predecessor: nodeId.nullable(), successor: nodeId.nullable() }).optional(),
+  ring: z.optional(z.strictObject({ predecessor: z.nullable(nodeId), successor: z.nullable(nodeId) })),
 });
 
 const message = z.discriminatedUnion('kind', [call, offer, confirm, cancel, renew, leave, reply]);

@@ -8,7 +8,7 @@
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 import { memberResources, signedObject, sliceNodeId, sliceRef } from './messages.js';
 import type { OwnedSlice, StoredSlice } from './owner.js';
 
@@ -20,16 +20,16 @@ const storedSlice = z.strictObject({
   ref: sliceRef,
   grant: signedObject,
   createdAt: z.number(),
-  target: z.number().int().nonnegative(),
-  lastMatched: z.number().int().nonnegative(),
-  matchRatio: z.number().min(0).max(1).optional(),
+  target: z.int().check(z.nonnegative()),
+  lastMatched: z.int().check(z.nonnegative()),
+  matchRatio: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
   members: z.array(
     z.strictObject({
       nodeId,
-      host: z.string().min(1).max(253),
-      port: z.number().int().min(1).max(65_535),
+      host: z.string().check(z.minLength(1), z.maxLength(253)),
+      port: z.int().check(z.minimum(1), z.maximum(65_535)),
       since: z.number(),
-      resources: memberResources.optional(),
+      resources: z.optional(memberResources),
     }),
   ),
 });

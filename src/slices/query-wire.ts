@@ -5,7 +5,7 @@
  * MAX_PREDICATES entries, no unknown keys) and every predicate by the same rules the parser
  * applies. Whatever is wrong, the only error is a QueryError with field "wire".
  */
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 import { type NumericAttribute, LABEL_PREFIX, resolveCanonicalAttribute } from './query-attributes.js';
 import { QueryError, showText } from './query-errors.js';
 import { checkValue } from './query-units.js';
@@ -26,14 +26,14 @@ export const MAX_WIRE_ATTRIBUTE_LENGTH = LABEL_PREFIX.length + 63;
 export const MAX_WIRE_LABEL_VALUE_LENGTH = 128;
 
 export const wirePredicateSchema = z.strictObject({
-  attr: z.string().max(MAX_WIRE_ATTRIBUTE_LENGTH),
-  op: z.string().max(2),
+  attr: z.string().check(z.maxLength(MAX_WIRE_ATTRIBUTE_LENGTH)),
+  op: z.string().check(z.maxLength(2)),
   // Typed by predicateFromWire, which knows whether the attribute wants a number or a string (and
   // says so better than a union would); optional only so a missing value reaches that check.
-  value: z.unknown().optional(),
+  value: z.optional(z.unknown()),
 });
 
-export const wireQuerySchema = z.array(wirePredicateSchema).max(MAX_PREDICATES);
+export const wireQuerySchema = z.array(wirePredicateSchema).check(z.maxLength(MAX_PREDICATES));
 
 export function queryToWire(query: Query): WirePredicate[] {
   return query.predicates.map((p) =>
@@ -76,7 +76,7 @@ export function wireError(problem: string): QueryError {
 }
 
 /** The first issue of a zod failure as `path: message`, e.g. `where[2].value: Invalid input: expected number`. */
-export function zodProblem(error: z.ZodError, root?: string): string {
+export function zodProblem(error: z.core.$ZodError, root?: string): string {
   const issue = error.issues[0];
   if (issue === undefined) return 'invalid';
   const path = issue.path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc === '' ? String(key) : `${acc}.${String(key)}`), root ?? '');

@@ -9,7 +9,7 @@
  * `specFromWire` validates untrusted input completely (see query-wire.ts) and throws only
  * QueryError (field "wire").
  */
-import { z } from 'zod';
+import * as z from '../core/zod.js';
 import { resolveCanonicalAttribute } from './query-attributes.js';
 import { QueryError, showText } from './query-errors.js';
 import type { Rank, RankOrder } from './query-rank.js';
@@ -35,11 +35,11 @@ export interface WireSliceSpec {
 
 const wireSliceSpecSchema = z.strictObject({
   v: z.literal(SLICE_SPEC_WIRE_VERSION, { error: `unsupported format version (this node reads version ${SLICE_SPEC_WIRE_VERSION})` }),
-  name: z.string().max(63),
-  nodes: z.number().optional(),
-  fraction: z.number().optional(),
+  name: z.string().check(z.maxLength(63)),
+  nodes: z.optional(z.number()),
+  fraction: z.optional(z.number()),
   where: wireQuerySchema,
-  rank: z.strictObject({ attr: z.string().max(32), order: z.enum(['asc', 'desc']) }).nullable(),
+  rank: z.nullable(z.strictObject({ attr: z.string().check(z.maxLength(32)), order: z.enum(['asc', 'desc']) })),
   keepSize: z.boolean(),
 });
 

@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../../core/package-files.js';
 import type { NetworkAggregates, PeerView } from '../../api/schemas.js';
 import { readCpuScore, thisMachine, writeCpuScore } from '../../node/cpu-score-file.js';
 import { measureCpuScore } from '../../node/cpu-score.js';
@@ -23,8 +23,8 @@ export const DEFAULT_BASE_PORT = 7946;
 export const DEFAULT_DATA_ROOT = '.peercloud-cluster';
 const HOST = '127.0.0.1';
 
-/** dist/src/cli/cluster/ → bin/peercloud.js */
-export const PEERCLOUD_SCRIPT = fileURLToPath(new URL('../../../../bin/peercloud.js', import.meta.url));
+/** The `peercloud` entry script every daemon of the cluster runs. */
+export const PEERCLOUD_SCRIPT = packageFile('bin', 'peercloud.js');
 
 export interface UpOptions {
   readonly nodes: number;

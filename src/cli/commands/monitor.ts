@@ -22,7 +22,7 @@ import { request as httpsRequest } from 'node:https';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { clearScreenDown, moveCursor } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../../core/package-files.js';
 import { Command, Option } from 'commander';
 import { type EventSourceMessage, createParser } from 'eventsource-parser';
 import type { MonitorNode } from '../../api/monitor-routes.js';
@@ -35,7 +35,7 @@ import { defaultApiUrl } from './api-client.js';
 import { CliError } from './cli-error.js';
 
 /** The entry script the background monitor runs (and that `unmonitor-instances` looks for). */
-const PEERCLOUD_SCRIPT = fileURLToPath(new URL('../../../../bin/peercloud.js', import.meta.url));
+const PEERCLOUD_SCRIPT = packageFile('bin', 'peercloud.js');
 export const MONITORS_FILE = 'monitors.json';
 const STATE_VERSION = 1;
 const CONNECT_TIMEOUT_MS = 5_000;

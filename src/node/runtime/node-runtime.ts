@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { isIPv4 } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { type ApiServer, createApiServer } from '../../api/server.js';
 import type { Clock } from '../../core/clock.js';
 import { type Random, SeededRandom } from '../../core/random.js';
@@ -27,6 +26,7 @@ import { shareOf } from '../../slices/share.js';
 import { SLICE_REQUEST_TYPE } from '../../slices/messages.js';
 import { SliceService } from '../../slices/slice-service.js';
 import { SliceApi } from '../../slices/slice-api.js';
+import { packageVersion } from '../../core/package-files.js';
 import { GossipNode } from './gossip-node.js';
 import { CloudSecret } from './cloud-secret.js';
 import { type JoinEntry, Joiner } from './joiner.js';
@@ -36,7 +36,6 @@ import { DashboardService } from '../../monitoring/dashboard-service.js';
 import { INSPECT_REQUEST_TYPE } from '../../monitoring/snapshot.js';
 import { inspectHandler } from '../../monitoring/inspect-service.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 /** The node cannot start; the message says what to do. */
 export class NodeStartError extends Error {
@@ -216,7 +215,7 @@ export class NodeRuntime {
         monitor,
         clock,
         name: config.name,
-        version: pkg.version,
+        version: packageVersion(),
         startedAt: clock.now(),
         labels: config.labels,
         samplingProtocol: config.peerSampling.protocol,

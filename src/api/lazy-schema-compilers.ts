@@ -1,0 +1,52 @@
+/**
+ * Fastify's own schema compilers (Ajv for requests, fast-json-stringify for responses), each route's
+ * code generated on its first request instead of when the server starts.
+ *
+ * Why: fastify compiles every route's schemas at start-up, and the generated code (its source text,
+ * bytecode and closures) stays in the daemon's heap for good. Most routes of a given daemon are
+ * never called (the dashboard's, the slice owner's, the OpenAPI's), and the API has ~30 response
+ * schemas: compiling them eagerly cost ~0.6 MiB of the 60 MiB budget a daemon has (issue 3).
+ * Validation and serialization are unchanged, only their timing moves; a schema that does not
+ * compile still fails loudly, on the first request of its route (every route has an API test).
+ */
+import ValidatorSelector from '@fastify/ajv-compiler';
+import SerializerSelector from '@fastify/fast-json-stringify-compiler';
+import type { FastifyServerOptions } from 'fastify';
+
+type CompilersFactory = NonNullable<NonNullable<FastifyServerOptions['schemaController']>['compilersFactory']>;
+type ValidatorBuilder = NonNullable<CompilersFactory['buildValidator']>;
+type SerializerBuilder = NonNullable<CompilersFactory['buildSerializer']>;
+
+/** A validate function whose code is made by `compile` on the first call; Ajv's `errors` pass through. */
+function lazyValidator(compile: () => (data: unknown) => unknown): (data: unknown) => unknown {
+  let validate: ((data: unknown) => unknown) & { errors?: unknown };
+  const lazy = (data: unknown): unknown => {
+    validate ??= compile();
+    const result = validate(data);
+    // fastify reads the errors of a failed validation from the function it was given.
+    lazy.errors = validate.errors;
+    return result;
+  };
+  lazy.errors = undefined as unknown;
+  return lazy;
+}
+
+function lazySerializer(compile: () => (data: unknown) => string): (data: unknown) => string {
+  let serialize: ((data: unknown) => string) | undefined;
+  return (data) => (serialize ??= compile())(data);
+}
+
+/** The `schemaController.compilersFactory` server option. */
+export function lazySchemaCompilers(): { buildValidator: ValidatorBuilder; buildSerializer: SerializerBuilder } {
+  const validators = ValidatorSelector();
+  const serializers = SerializerSelector();
+  const buildValidator = ((externalSchemas: unknown, ajvOptions: unknown) => {
+    const compile = (validators as (s: unknown, o: unknown) => (route: unknown) => (data: unknown) => unknown)(externalSchemas, ajvOptions);
+    return (route: unknown) => lazyValidator(() => compile(route));
+  }) as unknown as ValidatorBuilder;
+  const buildSerializer = ((externalSchemas: unknown, serializerOptions: unknown) => {
+    const compile = (serializers as (s: unknown, o: unknown) => (route: unknown) => (data: unknown) => string)(externalSchemas, serializerOptions);
+    return (route: unknown) => lazySerializer(() => compile(route));
+  }) as unknown as SerializerBuilder;
+  return { buildValidator, buildSerializer };
+}
