@@ -2,7 +2,7 @@
  * The CPU score, measured once when the data directory is prepared and kept in
  * `<dataDir>/cpu-score.json`, so the daemon does not measure it at every start.
  *
- * Why: the daemon runs without TurboFan (`--no-opt`, see cli/daemon-tuning.ts), and under the
+ * Why: the daemon runs without TurboFan (`--jitless` from `cluster up`, `--no-opt` at least; see cli/daemon-tuning.ts), and under the
  * interpreter the workload runs ~7× slower, so a score measured inside the daemon says ~130 where
  * the machine is worth ~1000, and costs ~0.5 s of CPU at every start. `peercloud init` and
  * `peercloud cluster up` run with normal V8 flags: they measure and store it. A daemon whose data

@@ -39,6 +39,16 @@ const OPTIMIZATION = `
 `;
 const OPTIMIZED = 16;
 
+// Runs a function until V8 tiers it up and reports its status bits (1 << 15 = has baseline code).
+// (%CompileBaseline cannot be the trigger: with Sparkplug off it is a fatal error.)
+const BASELINE = `
+  function warm(x) { return x * 2; }
+  let sum = 0;
+  for (let i = 0; i < 200000; i++) sum += warm(i);
+  console.log(JSON.stringify({ status: %GetOptimizationStatus(warm) }));
+`;
+const HAS_BASELINE_CODE = 1 << 15;
+
 describe('daemon V8 settings', () => {
   it('every flag of DAEMON_NODE_FLAGS is accepted by this node, silently', () => {
     const r = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, '-e', 'process.exit(0)'], { encoding: 'utf8', timeout: 20_000 });
@@ -60,11 +70,19 @@ describe('daemon V8 settings', () => {
     assert.equal(untuned.status & OPTIMIZED, OPTIMIZED, `control: status ${untuned.status.toString(2)}`);
   });
 
+  it('applied at run time, Sparkplug makes no baseline code (it does without)', () => {
+    // Both without TurboFan, whose code would replace the baseline code the control should show.
+    const tuned = probe(BASELINE, { tune: true, nodeFlags: ['--allow-natives-syntax', '--no-opt'] });
+    const untuned = probe(BASELINE, { tune: false, nodeFlags: ['--allow-natives-syntax', '--no-opt'] });
+    assert.equal(tuned.status & HAS_BASELINE_CODE, 0, `status ${tuned.status.toString(2)}`);
+    assert.equal(untuned.status & HAS_BASELINE_CODE, HAS_BASELINE_CODE, `control: status ${untuned.status.toString(2)}`);
+  });
+
   it('leaves alone what the process was started with, on the command line or in NODE_OPTIONS', () => {
     // Both settings given: nothing is applied, so calling it here does not change this process.
-    const allGiven = { youngGeneration: 'given', optimizingCompiler: 'given', optimizeForSize: 'given' };
-    assert.deepEqual(tuneDaemonProcess(['--max-semi-space-size=4', '--opt', '--no-optimize-for-size'], undefined), allGiven);
-    assert.deepEqual(tuneDaemonProcess([], '--max_semi_space_size=8   --no-opt --optimize_for_size'), allGiven);
+    const allGiven = { youngGeneration: 'given', optimizingCompiler: 'given', optimizeForSize: 'given', baselineCompiler: 'given' };
+    assert.deepEqual(tuneDaemonProcess(['--max-semi-space-size=4', '--opt', '--no-optimize-for-size', '--sparkplug'], undefined), allGiven);
+    assert.deepEqual(tuneDaemonProcess([], '--max_semi_space_size=8   --no-opt --optimize_for_size --no-sparkplug'), allGiven);
     assert.deepEqual(tuneDaemonProcess([...DAEMON_NODE_FLAGS], undefined), allGiven);
   });
 
