@@ -34,6 +34,7 @@ const result = await build({
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,
+  minifyIdentifiers: true,
   sourcemap: 'linked',
   metafile: true,
   legalComments: 'linked',

@@ -8,6 +8,12 @@
  * schemas: compiling them eagerly cost ~0.6 MiB of the 60 MiB budget a daemon has (issue 3).
  * Validation and serialization are unchanged, only their timing moves; a schema that does not
  * compile still fails loudly, on the first request of its route (every route has an API test).
+ *
+ * The price is the first request's latency: under the daemon's interpreter-only V8 (`--jitless`,
+ * cli/daemon-tuning.ts) compiling a route's schemas takes ~30-50 ms. That does not matter for a
+ * person, but it does for the routes every monitor polls (`cluster status`, the benchmarks): when
+ * a hundred daemons on two cores answer their first poll at once, the compiles queue up for
+ * seconds. Those few routes are compiled at start-up (`eager`).
  */
 import ValidatorSelector from '@fastify/ajv-compiler';
 import SerializerSelector from '@fastify/fast-json-stringify-compiler';
@@ -36,17 +42,25 @@ function lazySerializer(compile: () => (data: unknown) => string): (data: unknow
   return (data) => (serialize ??= compile())(data);
 }
 
-/** The `schemaController.compilersFactory` server option. */
-export function lazySchemaCompilers(): { buildValidator: ValidatorBuilder; buildSerializer: SerializerBuilder } {
+/** What fastify gives a compiler for one schema of one route. */
+interface RouteSchema {
+  readonly url: string;
+}
+
+/**
+ * The `schemaController.compilersFactory` server option. `eager(url)` names the routes compiled
+ * at start-up as fastify would (default: none).
+ */
+export function lazySchemaCompilers(eager: (url: string) => boolean = () => false): { buildValidator: ValidatorBuilder; buildSerializer: SerializerBuilder } {
   const validators = ValidatorSelector();
   const serializers = SerializerSelector();
   const buildValidator = ((externalSchemas: unknown, ajvOptions: unknown) => {
     const compile = (validators as (s: unknown, o: unknown) => (route: unknown) => (data: unknown) => unknown)(externalSchemas, ajvOptions);
-    return (route: unknown) => lazyValidator(() => compile(route));
+    return (route: RouteSchema) => (eager(route.url) ? compile(route) : lazyValidator(() => compile(route)));
   }) as unknown as ValidatorBuilder;
   const buildSerializer = ((externalSchemas: unknown, serializerOptions: unknown) => {
     const compile = (serializers as (s: unknown, o: unknown) => (route: unknown) => (data: unknown) => string)(externalSchemas, serializerOptions);
-    return (route: unknown) => lazySerializer(() => compile(route));
+    return (route: RouteSchema) => (eager(route.url) ? compile(route) : lazySerializer(() => compile(route)));
   }) as unknown as SerializerBuilder;
   return { buildValidator, buildSerializer };
 }

@@ -60,6 +60,9 @@ export interface ApiServer {
 }
 
 
+/** What `cluster status`, the dashboard's crawl of its own node and the benchmarks poll. */
+const POLLED_ROUTES: ReadonlySet<string> = new Set(['/health/live', '/health/ready', '/v1/node', '/v1/peers', '/v1/network']);
+
 export async function createApiServer(source: NodeStatusSource, options: ApiServerOptions = {}): Promise<ApiServer> {
   const log = options.logger ? componentLogger(options.logger, 'api') : silentLogger();
   const app: FastifyInstance = Fastify({
@@ -75,8 +78,9 @@ export async function createApiServer(source: NodeStatusSource, options: ApiServ
     // Unknown query parameters are errors (a typo should not be silently ignored), and query
     // strings are coerced to the declared types ("?limit=5").
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', allErrors: false } },
-    // The same compilers, run on a route's first request rather than at start-up (memory).
-    schemaController: { compilersFactory: lazySchemaCompilers() },
+    // The same compilers, run on a route's first request rather than at start-up (memory), but
+    // for the routes monitors poll.
+    schemaController: { compilersFactory: lazySchemaCompilers((url) => POLLED_ROUTES.has(url)) },
     clientErrorHandler: handleClientError,
     frameworkErrors: (err, request, reply) => {
       const { status, body } = toErrorResponse(err, request, log);

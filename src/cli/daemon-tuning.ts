@@ -31,6 +31,12 @@
  *   A full collection of the ~20 MiB heap then pauses the main thread 3-10 ms (--trace-gc), the
  *   incremental marking before it running in sub-millisecond steps.
  *
+ * - `--bytecode-old-age=1`: V8 drops a function's bytecode when the function has not run since the
+ *   last full collection (default: five), and compiles it again from source if it ever runs again.
+ *   Most of a daemon's code runs once, at start-up (module bodies, config and schema building,
+ *   the listeners' set-up): 10-node cloud, 55.0 MiB instead of 56.6 MiB, the same idle CPU
+ *   (0.35 % of a core), as what runs every cycle is never old.
+ *
  * Not used: `--lite-mode` (V8's jitless plus lazier feedback) measured the same as `--jitless`.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -41,6 +47,7 @@ export const DAEMON_NODE_FLAGS: readonly string[] = [
   '--max-old-space-size=256',
   '--jitless',
   '--no-expose-wasm',
+  '--bytecode-old-age=1',
   '--optimize-for-size',
   '--single-threaded-gc',
   '--v8-pool-size=1',
@@ -52,6 +59,7 @@ export interface DaemonTuning {
   readonly optimizingCompiler: 'applied' | 'given';
   readonly optimizeForSize: 'applied' | 'given';
   readonly baselineCompiler: 'applied' | 'given';
+  readonly bytecodeFlushing: 'applied' | 'given';
 }
 
 function givenFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
@@ -63,7 +71,7 @@ function givenFlags(execArgv: readonly string[], nodeOptions: string | undefined
  * of them that V8 consults each time it decides, rather than once when the heap is set up, so they
  * still work once the process runs (Node 20 cannot re-exec itself without leaving a second process
  * behind): no TurboFan and no Sparkplug baseline code (what `--jitless` does at start, less its
- * executable-memory savings); a young generation that never grows past its initial size (growth factor
+ * executable-memory savings); bytecode dropped after one idle full collection; a young generation that never grows past its initial size (growth factor
  * 1, the run-time equivalent of a small --max-semi-space-size); the memory-over-speed heuristics
  * (`--optimize-for-size`, which also keeps the old generation from growing far past the live heap).
  * The old-generation cap and the GC threads cannot be changed this late (switching
@@ -89,5 +97,6 @@ export function tuneDaemonProcess(execArgv: readonly string[] = process.execArgv
     optimizingCompiler: apply(has('--opt', '--no-opt', '--turbofan', '--no-turbofan', '--jitless'), '--no-opt'),
     optimizeForSize: apply(has('--optimize-for-size', '--no-optimize-for-size'), '--optimize-for-size'),
     baselineCompiler: apply(has('--sparkplug', '--no-sparkplug', '--jitless'), '--no-sparkplug'),
+    bytecodeFlushing: apply(has('--bytecode-old-age', '--flush-bytecode', '--no-flush-bytecode'), '--bytecode-old-age=1'),
   };
 }

@@ -166,6 +166,12 @@ export const SETTINGS = {
   'discovery.intervalMs': setting(integerKind(1_000, 3_600_000, 'milliseconds'), 10_000, 'multicast-interval-ms', 'Time between LAN announcements.'),
   'log.level': setting(oneOfKind(LOG_LEVELS), 'info' as LogLevel, 'log-level', 'Least severe level written to the JSON log on stdout.'),
   'limits.maxConnections': setting(integerKind(8, 65_535), 256, 'max-connections', 'Node-to-node message connections open at once, both directions.'),
+  'limits.idleConnectionMs': setting(
+    integerKind(1_000, 3_600_000, 'milliseconds'),
+    60_000,
+    'idle-connection-ms',
+    'A node-to-node connection unused this long is closed (each open one costs ~50 KiB of memory; each new one a TLS handshake).',
+  ),
   'limits.maxFrameBytes': setting(
     byteSizeKind(4 * 1024, MAX_MAX_FRAME_BYTES),
     DEFAULT_MAX_FRAME_BYTES,

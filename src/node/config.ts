@@ -65,7 +65,7 @@ export interface Config {
   /** The private cloud's join secret ('' for an open cloud). */
   readonly cloud: { readonly joinSecret: string };
   readonly log: { readonly level: LogLevel };
-  readonly limits: { readonly maxConnections: number; readonly maxFrameBytes: number; readonly apiMaxBodyBytes: number };
+  readonly limits: { readonly maxConnections: number; readonly idleConnectionMs: number; readonly maxFrameBytes: number; readonly apiMaxBodyBytes: number };
   readonly attributes: { readonly refreshIntervalMs: number };
 }
 
@@ -276,7 +276,7 @@ function assemble(v: SettingValues): Config {
     slices: { leaseMs: v['slices.leaseMs'], maxShare: v['slices.maxShare'] },
     cloud: { joinSecret: v['cloud.joinSecret'] },
     log: { level: v['log.level'] },
-    limits: { maxConnections: v['limits.maxConnections'], maxFrameBytes: v['limits.maxFrameBytes'], apiMaxBodyBytes: v['limits.apiMaxBodyBytes'] },
+    limits: { maxConnections: v['limits.maxConnections'], idleConnectionMs: v['limits.idleConnectionMs'], maxFrameBytes: v['limits.maxFrameBytes'], apiMaxBodyBytes: v['limits.apiMaxBodyBytes'] },
     attributes: { refreshIntervalMs: v['attributes.refreshIntervalMs'] },
   };
 }

@@ -21,8 +21,8 @@ const BROKEN_ROUTE = {
   handler: async () => ({ a: 1 }),
 };
 
-function lazyApp(): FastifyInstance {
-  return Fastify({ schemaController: { compilersFactory: lazySchemaCompilers() } });
+function lazyApp(eager?: (url: string) => boolean): FastifyInstance {
+  return Fastify({ schemaController: { compilersFactory: lazySchemaCompilers(eager) } });
 }
 
 describe('lazy schema compilers', () => {
@@ -59,5 +59,19 @@ describe('lazy schema compilers', () => {
     assert.equal((await app.inject({ method: 'GET', url: '/q?n=1' })).statusCode, 200, 'other routes work');
     assert.equal((await app.inject({ method: 'GET', url: '/broken' })).statusCode, 500, 'the broken schema fails on first use');
     await app.close();
+  });
+
+  it('compile the routes named eager at start-up, as fastify does', async () => {
+    const app = lazyApp((url) => url === '/broken');
+    app.route(BROKEN_ROUTE);
+    await assert.rejects(async () => app.ready(), /Failed building the serialization schema/);
+    await app.close();
+
+    const fine = lazyApp((url) => url === '/q');
+    fine.route(QUERY_ROUTE);
+    await fine.ready();
+    assert.deepEqual(JSON.parse((await fine.inject({ method: 'GET', url: '/q?n=2' })).body), { a: 'x', n: 2 });
+    assert.equal((await fine.inject({ method: 'GET', url: '/q?n=two' })).statusCode, 400);
+    await fine.close();
   });
 });

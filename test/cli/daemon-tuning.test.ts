@@ -80,9 +80,9 @@ describe('daemon V8 settings', () => {
 
   it('leaves alone what the process was started with, on the command line or in NODE_OPTIONS', () => {
     // Both settings given: nothing is applied, so calling it here does not change this process.
-    const allGiven = { youngGeneration: 'given', optimizingCompiler: 'given', optimizeForSize: 'given', baselineCompiler: 'given' };
-    assert.deepEqual(tuneDaemonProcess(['--max-semi-space-size=4', '--opt', '--no-optimize-for-size', '--sparkplug'], undefined), allGiven);
-    assert.deepEqual(tuneDaemonProcess([], '--max_semi_space_size=8   --no-opt --optimize_for_size --no-sparkplug'), allGiven);
+    const allGiven = { youngGeneration: 'given', optimizingCompiler: 'given', optimizeForSize: 'given', baselineCompiler: 'given', bytecodeFlushing: 'given' };
+    assert.deepEqual(tuneDaemonProcess(['--max-semi-space-size=4', '--opt', '--no-optimize-for-size', '--sparkplug', '--bytecode-old-age=3'], undefined), allGiven);
+    assert.deepEqual(tuneDaemonProcess([], '--max_semi_space_size=8   --no-opt --optimize_for_size --no-sparkplug --no-flush-bytecode'), allGiven);
     assert.deepEqual(tuneDaemonProcess([...DAEMON_NODE_FLAGS], undefined), allGiven);
   });
 

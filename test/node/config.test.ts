@@ -73,7 +73,7 @@ describe('config defaults', () => {
     assert.deepEqual(c.labels, {});
     assert.equal(c.discovery.multicast, false);
     assert.equal(c.log.level, 'info');
-    assert.deepEqual(c.limits, { maxConnections: 256, maxFrameBytes: 1024 * 1024, apiMaxBodyBytes: 64 * 1024 });
+    assert.deepEqual(c.limits, { maxConnections: 256, idleConnectionMs: 60_000, maxFrameBytes: 1024 * 1024, apiMaxBodyBytes: 64 * 1024 });
   });
 
   it('fall back to "node" when the host name cannot be a node name', () => {

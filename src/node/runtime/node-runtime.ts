@@ -110,6 +110,7 @@ export class NodeRuntime {
     const transport = await TlsTransport.create(identity, {
       maxFrameBytes: config.limits.maxFrameBytes,
       maxConnections: config.limits.maxConnections,
+      idleTimeoutMs: config.limits.idleConnectionMs,
       logger: transportLogger(componentLogger(log, 'transport')),
     }, certificate);
     let listen: HostPort;
