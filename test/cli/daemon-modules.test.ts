@@ -29,8 +29,16 @@ export async function load(url, context, next) {
 
 const REGISTER = (hooks: string, out: string) => `
 import { register } from 'node:module';
+import { writeFileSync } from 'node:fs';
 register(${JSON.stringify(pathToFileURL(hooks).href)}, { data: { out: ${JSON.stringify(out)} } });
+// Node's own modules loaded with require() pass no hook: list them from the process itself.
+setInterval(() => writeFileSync(${JSON.stringify(`${out}.builtins`)}, process.moduleLoadList.join('\\n')), 200).unref();
 `;
+
+/** Node's built-in modules the daemon has loaded (process.moduleLoadList, "NativeModule x" entries). */
+function builtinsLoaded(out: string): string[] {
+  return readFileSync(`${out}.builtins`, 'utf8').split('\n').filter((l) => l.startsWith('NativeModule ')).map((l) => l.slice('NativeModule '.length));
+}
 
 /** The bundled CLI's chunks (dist/cli/*.js) and the modules each holds, from the build's metafile. */
 const CHUNK_INPUTS: ReadonlyMap<string, readonly string[]> = (() => {
@@ -82,6 +90,10 @@ describe('modules a daemon loads', () => {
     // zod's classic API cannot be tree-shaken and costs ~2.5 MiB more than zod/mini (src/core/zod.ts).
     assert.deepEqual(urls.filter((u) => u.includes('/node_modules/zod/v4/classic/')), []);
     assert.ok(urls.some((u) => u.includes('/node_modules/zod/v4/mini/')), 'the daemon validates with zod/mini');
+    // fastify requires these for options the daemon does not use (scripts/build-cli.mjs, lazy built-ins).
+    const builtins = builtinsLoaded(out);
+    assert.ok(builtins.includes('tls') && builtins.includes('http'), `the list is read: ${builtins.length} built-ins`);
+    for (const unused of ['http2', 'https']) assert.ok(!builtins.includes(unused), `${unused} was loaded`);
     assert.deepEqual(urls.filter((u) => u.includes('/dist/src/cli/commands/') && !/\/(node|cli-error)\.js$/.test(u)), []);
   });
 
