@@ -109,15 +109,6 @@ async function getJson<T>(api: string, path: string): Promise<T | null> {
   }
 }
 
-async function getText(api: string, path: string): Promise<string | null> {
-  try {
-    const res = await fetch(new URL(path, api), { signal: AbortSignal.timeout(3_000) });
-    return res.ok ? await res.text() : null;
-  } catch {
-    return null;
-  }
-}
-
 interface Snapshot {
   views: Map<string, string[]>;
   viewSize: number;
@@ -169,11 +160,13 @@ function procStatusKiB(pid: number, field: 'VmRSS' | 'RssAnon'): number {
   return m ? Number(m[1]) : Number.NaN;
 }
 
+/**
+ * From /v1/transport, not /metrics: the first scrape loads the Prometheus exporter into the daemon
+ * (~2 MiB, and its event-loop monitor's CPU), which would be measured as the daemon's idle cost.
+ */
 async function transportCounters(api: string): Promise<{ out: number; in: number; framesOut: number } | null> {
-  const text = await getText(api, '/metrics');
-  if (text === null) return null;
-  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? Number.NaN);
-  return { out: read('peercloud_transport_bytes_out_total'), in: read('peercloud_transport_bytes_in_total'), framesOut: read('peercloud_transport_frames_out_total') };
+  const stats = await getJson<{ bytesOut: number; bytesIn: number; framesOut: number }>(api, '/v1/transport');
+  return stats && { out: stats.bytesOut, in: stats.bytesIn, framesOut: stats.framesOut };
 }
 
 /** Linux's USER_HZ: /proc times are in 1/100 s on every architecture Node runs on. */

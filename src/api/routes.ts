@@ -5,11 +5,11 @@
 import type { FastifyInstance } from 'fastify';
 import { clip, errorBody, sendError } from './errors.js';
 import type { ApiMetrics } from './metrics.js';
-import { ErrorSchema, HealthSchema, NetworkSchema, NodeInfoSchema, PeerParamsSchema, PeerSchema, PeersQuerySchema, PeersSchema, type Health } from './schemas.js';
+import { ErrorSchema, HealthSchema, NetworkSchema, NodeInfoSchema, PeerParamsSchema, PeerSchema, PeersQuerySchema, PeersSchema, TransportStatsSchema, type Health } from './schemas.js';
 import type { NodeStatusSource } from './source.js';
 
 /** Every documented route: the 405 handler and the tests use this list. */
-export const API_ROUTES = ['/health', '/health/live', '/health/ready', '/v1/node', '/v1/peers', '/v1/peers/:id', '/v1/network', '/metrics', '/openapi.json'] as const;
+export const API_ROUTES = ['/health', '/health/live', '/health/ready', '/v1/node', '/v1/peers', '/v1/peers/:id', '/v1/network', '/v1/transport', '/metrics', '/openapi.json'] as const;
 
 const errors = {
   400: { ...ErrorSchema, description: 'Bad request (invalid parameter)' },
@@ -115,6 +115,24 @@ export function registerRoutes(app: FastifyInstance, source: NodeStatusSource, m
       const peer = (await source.peers()).peers.find((p) => p.id === id);
       if (!peer) return sendError(reply, 404, errorBody('NOT_FOUND', `node ${id} is not in this node's view`));
       return peer;
+    },
+  );
+
+  app.get(
+    '/v1/transport',
+    {
+      schema: {
+        summary: 'Transport counters',
+        description:
+          "The node-to-node transport's connections, frames, bytes and requests since the daemon started: what /metrics exports, as JSON, for clients that do not want the Prometheus exporter loaded (it costs a daemon ~2 MiB once loaded).",
+        tags: ['node'],
+        response: { 200: { ...TransportStatsSchema, description: 'The counters' }, 500: errors[500], 503: errors[503] },
+      },
+    },
+    async (_request, reply) => {
+      const stats = await source.transportStats();
+      if (stats === null) return sendError(reply, 503, errorBody('UNAVAILABLE', 'the transport is not running'));
+      return stats;
     },
   );
 

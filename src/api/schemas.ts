@@ -16,6 +16,7 @@
  */
 import type { FromSchema, JSONSchema } from 'json-schema-to-ts';
 import type { NodeAttributes } from '../node/attributes.js';
+import type { TransportStats } from '../network/transport.js';
 
 const unixMs = <D extends string>(description: D) => ({ type: 'number', description: `${description} (Unix time, ms)` }) as const;
 const nullable = <S extends JSONSchema>(schema: S) => ({ anyOf: [schema, { type: 'null' }] }) as const;
@@ -216,6 +217,32 @@ export const ErrorSchema = {
   additionalProperties: false,
 } as const;
 
+const counter = (description: string) => ({ type: 'integer', minimum: 0, description }) as const;
+
+export const TransportStatsSchema = {
+  type: 'object',
+  required: [
+    'connectionsOpen', 'streamsOpen', 'connectionsAccepted', 'connectionsDialled', 'connectionsRejected', 'framesRejected',
+    'framesIn', 'framesOut', 'bytesIn', 'bytesOut', 'requestsSent', 'requestsFailed', 'requestsHandled',
+  ],
+  properties: {
+    connectionsOpen: counter('Node-to-node message connections open now (inbound and outbound)'),
+    streamsOpen: counter('Bulk streams open now'),
+    connectionsAccepted: counter('Inbound connections accepted since start'),
+    connectionsDialled: counter('Outbound connections made since start'),
+    connectionsRejected: counter('Connections closed at or before authentication (failed handshakes, wrong keys, limits)'),
+    framesRejected: counter('Frames that made the node close a connection (oversized, malformed, truncated)'),
+    framesIn: counter('Frames received'),
+    framesOut: counter('Frames sent'),
+    bytesIn: counter('Payload bytes received (frames and stream data, before decryption)'),
+    bytesOut: counter('Payload bytes sent (frames and stream data, before encryption)'),
+    requestsSent: counter('Requests sent to peers'),
+    requestsFailed: counter('Requests sent that ended in an error of any kind'),
+    requestsHandled: counter('Requests from peers handled'),
+  },
+  additionalProperties: false,
+} as const;
+
 export const PeersQuerySchema = {
   type: 'object',
   properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, description: 'Return at most this many peers' } },
@@ -232,6 +259,9 @@ export type NetworkAggregates = FromSchema<typeof NetworkSchema>;
 export type HealthCheck = FromSchema<typeof HealthCheckSchema>;
 export type Health = FromSchema<typeof HealthSchema>;
 export type ErrorBody = FromSchema<typeof ErrorSchema>;
+
+const transportStatsMatch: Mutual<FromSchema<typeof TransportStatsSchema>, TransportStats> = true;
+void transportStatsMatch;
 
 // Compile-time proof that the monitor's attributes are exactly what the API documents.
 type Mutual<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

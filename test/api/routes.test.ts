@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Compile } from 'typebox/compile';
 import type { TSchema } from 'typebox';
-import { ErrorSchema, HealthSchema, NetworkSchema, NodeInfoSchema, PeerSchema, PeersSchema } from '../../src/api/schemas.js';
+import { ErrorSchema, HealthSchema, NetworkSchema, NodeInfoSchema, PeerSchema, PeersSchema, TransportStatsSchema } from '../../src/api/schemas.js';
 import { ApiError } from '../../src/api/source.js';
 import { PEER_IDS, FakeSource } from './fake-source.js';
 import { type Running, assertError, request, startServer } from './helpers.js';
@@ -75,6 +75,23 @@ describe('API routes', () => {
       assert.equal((early.json() as { size: { estimate: unknown } }).size.estimate, null);
     } finally {
       r.source.aggregates = saved;
+    }
+  });
+
+  it('GET /v1/transport: the transport counters, matching their schema; 503 while there is no transport', async () => {
+    const res = await request(`${r.url}/v1/transport`);
+    assert.equal(res.status, 200);
+    assertShape(TransportStatsSchema, res.json());
+    assert.deepEqual(res.json(), r.source.transport);
+
+    const saved = r.source.transport;
+    r.source.transport = null;
+    try {
+      const none = await request(`${r.url}/v1/transport`);
+      assert.equal(none.status, 503);
+      assertError(none.json(), 'UNAVAILABLE');
+    } finally {
+      r.source.transport = saved;
     }
   });
 

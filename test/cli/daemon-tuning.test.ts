@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { DAEMON_NODE_FLAGS, tuneDaemonProcess } from '../../src/cli/daemon-tuning.js';
 
@@ -50,6 +51,11 @@ const BASELINE = `
 const HAS_BASELINE_CODE = 1 << 15;
 
 describe('daemon V8 settings', () => {
+  it('the README gives supervisors the same flags', () => {
+    const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');
+    assert.ok(readme.includes(`/usr/bin/node ${DAEMON_NODE_FLAGS.join(' ')} `), 'README.md: the ExecStart line lists DAEMON_NODE_FLAGS in order');
+  });
+
   it('every flag of DAEMON_NODE_FLAGS is accepted by this node, silently', () => {
     const r = spawnSync(process.execPath, [...DAEMON_NODE_FLAGS, '-e', 'process.exit(0)'], { encoding: 'utf8', timeout: 20_000 });
     assert.equal(r.status, 0, r.stderr);
