@@ -12,6 +12,15 @@ function assertShape(schema: TSchema, value: unknown): void {
   if (!check.Check(value)) assert.fail(`does not match its schema: ${JSON.stringify([...check.Errors(value)].slice(0, 3))}\n${JSON.stringify(value)}`);
 }
 
+/** GETs `path`: a 200 JSON answer matching `schema` and equal to `expected` (what the source holds). */
+async function assertAnswers(url: string, schema: TSchema, expected: unknown): Promise<void> {
+  const res = await request(url);
+  assert.equal(res.status, 200);
+  assert.match(res.contentType, /^application\/json/);
+  assertShape(schema, res.json());
+  assert.deepEqual(res.json(), expected);
+}
+
 describe('API routes', () => {
   let r: Running;
   before(async () => {
@@ -22,12 +31,7 @@ describe('API routes', () => {
   });
 
   it('GET /v1/node: the node, matching its schema', async () => {
-    const res = await request(`${r.url}/v1/node`);
-    assert.equal(res.status, 200);
-    assert.match(res.contentType, /^application\/json/);
-    const body = res.json();
-    assertShape(NodeInfoSchema, body);
-    assert.deepEqual(body, r.source.node);
+    await assertAnswers(`${r.url}/v1/node`, NodeInfoSchema, r.source.node);
   });
 
   it('GET /v1/peers: the view, matching its schema, with ?limit', async () => {
@@ -52,10 +56,7 @@ describe('API routes', () => {
   });
 
   it('GET /v1/network: the aggregates, matching their schema; unknown ones are null', async () => {
-    const res = await request(`${r.url}/v1/network`);
-    assert.equal(res.status, 200);
-    assertShape(NetworkSchema, res.json());
-    assert.deepEqual(res.json(), r.source.aggregates);
+    await assertAnswers(`${r.url}/v1/network`, NetworkSchema, r.source.aggregates);
 
     const saved = r.source.aggregates;
     r.source.aggregates = {
@@ -79,10 +80,7 @@ describe('API routes', () => {
   });
 
   it('GET /v1/transport: the transport counters, matching their schema; 503 while there is no transport', async () => {
-    const res = await request(`${r.url}/v1/transport`);
-    assert.equal(res.status, 200);
-    assertShape(TransportStatsSchema, res.json());
-    assert.deepEqual(res.json(), r.source.transport);
+    await assertAnswers(`${r.url}/v1/transport`, TransportStatsSchema, r.source.transport);
 
     const saved = r.source.transport;
     r.source.transport = null;
