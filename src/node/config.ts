@@ -107,11 +107,11 @@ interface Candidate {
 }
 
 /** Loads, checks and merges the configuration. Throws ConfigError listing every problem. */
-export function loadConfig(options: LoadConfigOptions = {}): Config {
-  return loadConfigDetailed(options).config;
+export async function loadConfig(options: LoadConfigOptions = {}): Promise<Config> {
+  return (await loadConfigDetailed(options)).config;
 }
 
-export function loadConfigDetailed(options: LoadConfigOptions = {}): LoadedConfig {
+export async function loadConfigDetailed(options: LoadConfigOptions = {}): Promise<LoadedConfig> {
   const env = options.env ?? {};
   const flags = options.flags ?? {};
   const cwd = options.cwd ?? process.cwd();
@@ -125,7 +125,7 @@ export function loadConfigDetailed(options: LoadConfigOptions = {}): LoadedConfi
   const fileOption = options.file ?? (typeof flagFile === 'string' ? flagFile : undefined) ?? nonEmpty(env[CONFIG_FILE_ENV]);
   const file = fileOption === undefined ? undefined : resolve(cwd, fileOption);
   if (file !== undefined) {
-    const doc = readConfigFile(file);
+    const doc = await readConfigFile(file);
     if (isIssue(doc)) {
       issues.push(doc);
     } else {

@@ -85,7 +85,8 @@ describe('modules a daemon loads', () => {
     const urls = loaded(out);
     assert.ok(urls.some((u) => u.endsWith('/dist/src/node/runtime/node-runtime.js')), 'the hooks saw the daemon load');
     const packages = new Set(urls.map(packageOf).filter((p) => p !== undefined));
-    for (const heavy of ['vega', 'vega-lite', 'typebox', 'prom-client', '@fastify/swagger']) assert.ok(!packages.has(heavy), `${heavy} was loaded`);
+    // Without a config file, no config parser either (node/config-file.ts).
+    for (const heavy of ['vega', 'vega-lite', 'typebox', 'prom-client', '@fastify/swagger', 'yaml', 'smol-toml']) assert.ok(!packages.has(heavy), `${heavy} was loaded`);
     assert.deepEqual(urls.filter((u) => u.includes('/dist/src/simulator/')), []);
     // zod's classic API cannot be tree-shaken and costs ~2.5 MiB more than zod/mini (src/core/zod.ts).
     assert.deepEqual(urls.filter((u) => u.includes('/node_modules/zod/v4/classic/')), []);

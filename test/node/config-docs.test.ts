@@ -33,16 +33,18 @@ describe('describeConfig and docs/CONFIG.md', () => {
     }
   });
 
-  it('the example files load, and the TOML and YAML examples say the same', () => {
+  it('the example files load, and the TOML and YAML examples say the same', async () => {
     const blocks = [...docs.matchAll(/```(toml|yaml)\n([\s\S]*?)```/g)];
     assert.deepEqual(blocks.map((b) => b[1]), ['toml', 'yaml']);
     const dir = mkdtempSync(join(tmpdir(), 'peercloud-docs-'));
     try {
-      const configs = blocks.map(([, ext, text]) => {
-        const file = join(dir, `example.${ext}`);
-        writeFileSync(file, text);
-        return loadConfig({ file, env: {}, homeDir: '/h', hostname: 'h' });
-      });
+      const configs = await Promise.all(
+        blocks.map(([, ext, text]) => {
+          const file = join(dir, `example.${ext}`);
+          writeFileSync(file, text);
+          return loadConfig({ file, env: {}, homeDir: '/h', hostname: 'h' });
+        }),
+      );
       assert.deepEqual(configs[1], configs[0]);
       assert.equal(configs[0].join.length, 2);
       assert.ok(configs[0].join[0].nodeId, 'the pinned example has a well-formed node id');

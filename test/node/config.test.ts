@@ -27,9 +27,9 @@ function load(options: LoadConfigOptions = {}) {
 }
 
 /** The issues of a load that must fail. */
-function issuesOf(options: LoadConfigOptions): readonly ConfigIssue[] {
+async function issuesOf(options: LoadConfigOptions): Promise<readonly ConfigIssue[]> {
   try {
-    load(options);
+    await load(options);
   } catch (err) {
     assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
     return err.issues;
@@ -38,14 +38,14 @@ function issuesOf(options: LoadConfigOptions): readonly ConfigIssue[] {
 }
 
 /** Exactly one issue, about `setting`, whose message names the source and says what was expected. */
-function oneIssue(options: LoadConfigOptions, setting: string, source: RegExp, problem?: RegExp): ConfigIssue {
-  const issues = issuesOf(options);
+async function oneIssue(options: LoadConfigOptions, setting: string, source: RegExp, problem?: RegExp): Promise<ConfigIssue> {
+  const issues = await issuesOf(options);
   assert.equal(issues.length, 1, `expected one issue, got: ${issues.map((i) => i.problem).join(' | ')}`);
   const [issue] = issues;
   assert.equal(issue.setting, setting);
   let message = '';
   try {
-    load(options);
+    await load(options);
   } catch (err) {
     message = (err as Error).message;
   }
@@ -57,8 +57,8 @@ function oneIssue(options: LoadConfigOptions, setting: string, source: RegExp, p
 }
 
 describe('config defaults', () => {
-  it('are safe (loopback only) and derived from the machine where they must be', () => {
-    const c = load();
+  it('are safe (loopback only) and derived from the machine where they must be', async () => {
+    const c = await load();
     assert.equal(c.dataDir, '/home/ann/.peercloud');
     assert.equal(c.name, 'box3');
     assert.deepEqual(c.listen, { host: '127.0.0.1', port: 7946 });
@@ -76,8 +76,8 @@ describe('config defaults', () => {
     assert.deepEqual(c.limits, { maxConnections: 256, idleConnectionMs: 60_000, maxFrameBytes: 1024 * 1024, apiMaxBodyBytes: 64 * 1024 });
   });
 
-  it('fall back to "node" when the host name cannot be a node name', () => {
-    assert.equal(load({ hostname: '___' }).name, 'node');
+  it('fall back to "node" when the host name cannot be a node name', async () => {
+    assert.equal((await load({ hostname: '___' })).name, 'node');
   });
 });
 
@@ -127,9 +127,9 @@ log:
 
 describe('config files', () => {
   it('TOML and YAML give the same configuration', async () => {
-    const fromToml = load({ file: await file('node.toml', TOML) });
-    const fromYaml = load({ file: await file('node.yaml', YAML) });
-    const fromYml = load({ file: await file('node.yml', YAML) });
+    const fromToml = await load({ file: await file('node.toml', TOML) });
+    const fromYaml = await load({ file: await file('node.yaml', YAML) });
+    const fromYml = await load({ file: await file('node.yml', YAML) });
     assert.deepEqual(fromYaml, fromToml);
     assert.deepEqual(fromYml, fromToml);
     assert.equal(fromToml.name, 'from-file');
@@ -147,26 +147,26 @@ describe('config files', () => {
   });
 
   it('resolves relative paths against the file, and ~ against home', async () => {
-    assert.equal(load({ file: await file('rel.toml', 'dataDir = "d/x"') }).dataDir, join(dir, 'd/x'));
-    assert.equal(load({ file: await file('home.toml', 'dataDir = "~/pc"') }).dataDir, '/home/ann/pc');
+    assert.equal((await load({ file: await file('rel.toml', 'dataDir = "d/x"') })).dataDir, join(dir, 'd/x'));
+    assert.equal((await load({ file: await file('home.toml', 'dataDir = "~/pc"') })).dataDir, '/home/ann/pc');
     // From a flag or the environment, relative paths start from the working directory.
-    assert.equal(load({ flags: { 'data-dir': 'd' } }).dataDir, '/work/d');
-    assert.equal(load({ env: { PEERCLOUD_DATA_DIR: '~/e' } }).dataDir, '/home/ann/e');
+    assert.equal((await load({ flags: { 'data-dir': 'd' } })).dataDir, '/work/d');
+    assert.equal((await load({ env: { PEERCLOUD_DATA_DIR: '~/e' } })).dataDir, '/home/ann/e');
   });
 
   it('is found through --config or PEERCLOUD_CONFIG when not given', async () => {
     const path = await file('via.toml', 'name = "via-file"');
-    assert.equal(load({ flags: { config: path } }).name, 'via-file');
-    assert.equal(load({ env: { PEERCLOUD_CONFIG: path } }).name, 'via-file');
+    assert.equal((await load({ flags: { config: path } })).name, 'via-file');
+    assert.equal((await load({ env: { PEERCLOUD_CONFIG: path } })).name, 'via-file');
   });
 
   it('an empty YAML file is an empty configuration', async () => {
-    assert.equal(load({ file: await file('empty.yaml', '') }).listen.port, 7946);
+    assert.equal((await load({ file: await file('empty.yaml', '') })).listen.port, 7946);
   });
 
   it('unknown keys are errors with a suggestion, in tables too', async () => {
     const path = await file('typo.toml', 'data_dir = "x"\n[peerSampling]\nviewsize = 3\n[peersampling]\n');
-    const issues = issuesOf({ file: path });
+    const issues = await issuesOf({ file: path });
     assert.deepEqual(
       issues.map((i) => i.setting),
       ['data_dir', 'peerSampling.viewsize', 'peersampling'],
@@ -179,23 +179,23 @@ describe('config files', () => {
 
   it('syntax errors name the file and the line', async () => {
     const toml = await file('bad.toml', 'name = "ok"\nlisten = \n');
-    const t = oneIssue({ file: toml }, 'config file', new RegExp(`config file ${toml.replace(/[.]/g, '\\.')}`), /syntax error: line 2/);
+    const t = await oneIssue({ file: toml }, 'config file', new RegExp(`config file ${toml.replace(/[.]/g, '\\.')}`), /syntax error: line 2/);
     assert.equal(t.expected, 'valid TOML');
     const yaml = await file('bad.yaml', 'name: ok\nlabels: [a\n');
-    oneIssue({ file: yaml }, 'config file', /bad\.yaml/, /syntax error: line \d/);
+    await oneIssue({ file: yaml }, 'config file', /bad\.yaml/, /syntax error: line \d/);
     const dup = await file('dup.yaml', 'name: a\nname: b\n');
-    oneIssue({ file: dup }, 'config file', /dup\.yaml/, /syntax error/);
+    await oneIssue({ file: dup }, 'config file', /dup\.yaml/, /syntax error/);
   });
 
   it('a missing file, an unknown extension or a non-table top level is an error', async () => {
-    oneIssue({ file: join(dir, 'nope.toml') }, 'config file', /nope\.toml/, /does not exist/);
-    oneIssue({ file: await file('node.ini', 'x=1') }, 'config file', /node\.ini/, /unknown extension/);
-    oneIssue({ file: await file('list.yaml', '- a\n- b\n') }, 'config file', /list\.yaml/, /top level/);
+    await oneIssue({ file: join(dir, 'nope.toml') }, 'config file', /nope\.toml/, /does not exist/);
+    await oneIssue({ file: await file('node.ini', 'x=1') }, 'config file', /node\.ini/, /unknown extension/);
+    await oneIssue({ file: await file('list.yaml', '- a\n- b\n') }, 'config file', /list\.yaml/, /top level/);
   });
 
   it('a table where a group belongs, or a wrong type, is named with file and key', async () => {
     const path = await file('types.toml', 'peerSampling = 3\ncyclePeriodMs = "fast"\ndiscovery = { multicast = "yes" }\n');
-    const issues = issuesOf({ file: path });
+    const issues = await issuesOf({ file: path });
     assert.deepEqual(
       issues.map((i) => [i.setting, i.source.kind === 'file' ? i.source.key : '']),
       [
@@ -224,12 +224,12 @@ describe('config precedence: file < environment < flags', () => {
     };
     const flags = { name: 'from-flag', 'view-size': '28', logLevel: 'error', multicast: false };
 
-    const fileOnly = loadConfigDetailed({ homeDir: '/h', hostname: 'h', cwd: '/w', file: path });
+    const fileOnly = await loadConfigDetailed({ homeDir: '/h', hostname: 'h', cwd: '/w', file: path });
     assert.equal(fileOnly.config.peerSampling.viewSize, 20);
     assert.deepEqual(fileOnly.origins['peerSampling.viewSize'], { kind: 'file', path, key: 'peerSampling.viewSize' });
     assert.equal(fileOnly.file, path);
 
-    const withEnv = loadConfigDetailed({ homeDir: '/h', hostname: 'h', cwd: '/w', file: path, env });
+    const withEnv = await loadConfigDetailed({ homeDir: '/h', hostname: 'h', cwd: '/w', file: path, env });
     assert.equal(withEnv.config.name, 'from-env');
     assert.equal(withEnv.config.peerSampling.viewSize, 25);
     assert.deepEqual(withEnv.config.listen, { host: '127.0.0.2', port: 9100 });
@@ -240,7 +240,7 @@ describe('config precedence: file < environment < flags', () => {
     assert.equal(withEnv.config.peerSampling.protocol, 'cyclon', 'settings the env does not name keep the file value');
     assert.deepEqual(withEnv.origins['peerSampling.viewSize'], { kind: 'env', name: 'PEERCLOUD_PEER_SAMPLING_VIEW_SIZE' });
 
-    const withFlags = loadConfigDetailed({ homeDir: '/h', hostname: 'h', cwd: '/w', file: path, env, flags });
+    const withFlags = await loadConfigDetailed({ homeDir: '/h', hostname: 'h', cwd: '/w', file: path, env, flags });
     assert.equal(withFlags.config.name, 'from-flag');
     assert.equal(withFlags.config.peerSampling.viewSize, 28);
     assert.equal(withFlags.config.log.level, 'error');
@@ -254,20 +254,20 @@ describe('config precedence: file < environment < flags', () => {
 
   it('labels merge key by key, the higher source winning a key', async () => {
     const path = await file('labels.toml', '[labels]\nzone = "lab2"\nrack = "r7"\n');
-    const c = load({ file: path, env: { PEERCLOUD_LABELS: 'rack=r8,gpu=none' }, flags: { label: ['gpu=a100', 'owner=ann'] } });
+    const c = await load({ file: path, env: { PEERCLOUD_LABELS: 'rack=r8,gpu=none' }, flags: { label: ['gpu=a100', 'owner=ann'] } });
     assert.deepEqual(c.labels, { zone: 'lab2', rack: 'r8', gpu: 'a100', owner: 'ann' });
-    assert.deepEqual(load({ flags: { label: 'a=1,b=2' } }).labels, { a: '1', b: '2' });
-    assert.deepEqual(load({ flags: { label: ['a=1,b=2', 'c=3'] } }).labels, { a: '1', b: '2', c: '3' });
+    assert.deepEqual((await load({ flags: { label: 'a=1,b=2' } })).labels, { a: '1', b: '2' });
+    assert.deepEqual((await load({ flags: { label: ['a=1,b=2', 'c=3'] } })).labels, { a: '1', b: '2', c: '3' });
     assert.deepEqual(
-      load({ flags: { join: ['127.0.0.1:1,127.0.0.1:2', '127.0.0.1:3'] } }).join.map((t) => t.port),
+      (await load({ flags: { join: ['127.0.0.1:1,127.0.0.1:2', '127.0.0.1:3'] } })).join.map((t) => t.port),
       [1, 2, 3],
     );
   });
 
-  it('accepts commander-style flags: camelCase names, typed booleans, numbers and arrays', () => {
-    const c = load({
+  it('accepts commander-style flags: camelCase names, typed booleans, numbers and arrays', async () => {
+    const c = (await load({
       flags: { dataDir: '/srv/pc', cyclePeriodMs: 500, joinTrustOnFirstUse: false, join: [`${ID}@[::1]:7000`], multicast: true, maxFrameBytes: 65536, unrelated: 'x' },
-    });
+    }));
     assert.equal(c.dataDir, '/srv/pc');
     assert.equal(c.cyclePeriodMs, 500);
     assert.equal(c.joinTrustOnFirstUse, false);
@@ -276,13 +276,13 @@ describe('config precedence: file < environment < flags', () => {
     assert.equal(c.limits.maxFrameBytes, 65536);
   });
 
-  it('an empty environment variable counts as unset', () => {
-    assert.equal(load({ env: { PEERCLOUD_NAME: '' } }).name, 'box3');
+  it('an empty environment variable counts as unset', async () => {
+    assert.equal((await load({ env: { PEERCLOUD_NAME: '' } })).name, 'box3');
   });
 
-  it('warns about unknown PEERCLOUD_ variables, with a suggestion, and ignores others', () => {
+  it('warns about unknown PEERCLOUD_ variables, with a suggestion, and ignores others', async () => {
     const warnings: string[] = [];
-    load({ env: { PEERCLOUD_VIEW_SIZE: '5', PEERCLOUD_LOG_LEVLE: 'debug', HOME: '/x', PEERCLOUD_CONFIG: '' }, onWarning: (m) => warnings.push(m) });
+    await load({ env: { PEERCLOUD_VIEW_SIZE: '5', PEERCLOUD_LOG_LEVLE: 'debug', HOME: '/x', PEERCLOUD_CONFIG: '' }, onWarning: (m) => warnings.push(m) });
     assert.equal(warnings.length, 2);
     assert.match(warnings[0], /PEERCLOUD_VIEW_SIZE.*did you mean PEERCLOUD_PEER_SAMPLING_VIEW_SIZE/);
     assert.match(warnings[1], /PEERCLOUD_LOG_LEVLE.*did you mean PEERCLOUD_LOG_LEVEL/);
@@ -290,12 +290,12 @@ describe('config precedence: file < environment < flags', () => {
 });
 
 describe('config values', () => {
-  it('parses addresses: IPv4, bracketed IPv6, host names, default ports, port 0 for binds', () => {
-    assert.deepEqual(load({ flags: { listen: '[::1]:7000' } }).listen, { host: '::1', port: 7000 });
-    assert.deepEqual(load({ flags: { listen: '::' , advertise: 'node3.lab:7946' } }).listen, { host: '::', port: 7946 });
-    assert.deepEqual(load({ flags: { listen: 'LocalHost:0' } }).listen, { host: 'localhost', port: 0 });
-    assert.deepEqual(load({ flags: { api: '127.0.0.1' } }).api, { host: '127.0.0.1', port: 7947 });
-    assert.deepEqual(load({ flags: { join: `seed.example:8000, ${ID}@127.0.0.1` } }).join, [
+  it('parses addresses: IPv4, bracketed IPv6, host names, default ports, port 0 for binds', async () => {
+    assert.deepEqual((await load({ flags: { listen: '[::1]:7000' } })).listen, { host: '::1', port: 7000 });
+    assert.deepEqual((await load({ flags: { listen: '::' , advertise: 'node3.lab:7946' } })).listen, { host: '::', port: 7946 });
+    assert.deepEqual((await load({ flags: { listen: 'LocalHost:0' } })).listen, { host: 'localhost', port: 0 });
+    assert.deepEqual((await load({ flags: { api: '127.0.0.1' } })).api, { host: '127.0.0.1', port: 7947 });
+    assert.deepEqual((await load({ flags: { join: `seed.example:8000, ${ID}@127.0.0.1` } })).join, [
       { host: 'seed.example', port: 8000 },
       { nodeId: ID, host: '127.0.0.1', port: 7946 },
     ]);
@@ -331,42 +331,42 @@ describe('config values', () => {
     ['size out of range', { flags: { 'max-frame-bytes': '1GiB' } }, 'limits.maxFrameBytes', /flag --max-frame-bytes/, /1GiB is out of range/],
   ];
   for (const [what, options, setting, source, problem] of bad) {
-    it(`rejects ${what}, naming ${setting}, its source and what was expected`, () => {
-      const issue = oneIssue(options, setting, source, problem);
+    it(`rejects ${what}, naming ${setting}, its source and what was expected`, async () => {
+      const issue = await oneIssue(options, setting, source, problem);
       assert.ok(issue.expected.length > 0, 'says what was expected');
     });
   }
 
-  it('reports every bad value at once', () => {
-    const issues = issuesOf({ env: { PEERCLOUD_CYCLE_PERIOD_MS: 'x', PEERCLOUD_LOG_LEVEL: 'y' }, flags: { 'view-size': '1' } });
+  it('reports every bad value at once', async () => {
+    const issues = await issuesOf({ env: { PEERCLOUD_CYCLE_PERIOD_MS: 'x', PEERCLOUD_LOG_LEVEL: 'y' }, flags: { 'view-size': '1' } });
     assert.deepEqual(issues.map((i) => i.setting).sort(), ['cyclePeriodMs', 'log.level', 'peerSampling.viewSize']);
   });
 
   it('a value from a file with the wrong type names file and key', async () => {
     const path = await file('wrongtype.yaml', 'labels:\n  zone: [1, 2]\n');
-    oneIssue({ file: path }, 'labels', /wrongtype\.yaml, key labels/, /value must be a string/);
+    await oneIssue({ file: path }, 'labels', /wrongtype\.yaml, key labels/, /value must be a string/);
   });
 });
 
 describe('config rules between settings', () => {
-  it('listening on all interfaces needs an advertise address', () => {
-    const issue = oneIssue({ flags: { listen: '0.0.0.0:7946' } }, 'advertise', /flag --listen/, /all interfaces/);
+  it('listening on all interfaces needs an advertise address', async () => {
+    const issue = await oneIssue({ flags: { listen: '0.0.0.0:7946' } }, 'advertise', /flag --listen/, /all interfaces/);
     assert.match(issue.expected, /advertise/);
-    assert.deepEqual(load({ flags: { listen: '0.0.0.0:7946', advertise: '10.1.2.3' } }).advertise, { host: '10.1.2.3', port: 7946 });
+    assert.deepEqual((await load({ flags: { listen: '0.0.0.0:7946', advertise: '10.1.2.3' } })).advertise, { host: '10.1.2.3', port: 7946 });
   });
 
-  it('a Cyclon shuffle cannot be longer than the view', () => {
-    const issue = oneIssue({ env: { PEERCLOUD_PEER_SAMPLING_PROTOCOL: 'cyclon', PEERCLOUD_PEER_SAMPLING_SHUFFLE_LENGTH: '10' }, flags: { 'view-size': '6' } }, 'peerSampling.shuffleLength', /PEERCLOUD_PEER_SAMPLING_SHUFFLE_LENGTH/, /larger than the view \(peerSampling\.viewSize = 6 from flag --view-size\)/);
+  it('a Cyclon shuffle cannot be longer than the view', async () => {
+    const issue = await oneIssue({ env: { PEERCLOUD_PEER_SAMPLING_PROTOCOL: 'cyclon', PEERCLOUD_PEER_SAMPLING_SHUFFLE_LENGTH: '10' }, flags: { 'view-size': '6' } }, 'peerSampling.shuffleLength', /PEERCLOUD_PEER_SAMPLING_SHUFFLE_LENGTH/, /larger than the view \(peerSampling\.viewSize = 6 from flag --view-size\)/);
     assert.ok(issue);
   });
 
-  it('the API cannot share the node-to-node port', () => {
-    oneIssue({ flags: { listen: '127.0.0.1:8000', api: '127.0.0.1:8000' } }, 'api', /flag --api/, /node-to-node address too/);
-    assert.equal(load({ flags: { listen: '127.0.0.1:0', api: '127.0.0.1:0' } }).api.port, 0, 'port 0 twice is fine');
+  it('the API cannot share the node-to-node port', async () => {
+    await oneIssue({ flags: { listen: '127.0.0.1:8000', api: '127.0.0.1:8000' } }, 'api', /flag --api/, /node-to-node address too/);
+    assert.equal((await load({ flags: { listen: '127.0.0.1:0', api: '127.0.0.1:0' } })).api.port, 0, 'port 0 twice is fine');
   });
 
-  it('without trust on first use, every join entry needs a node id', () => {
-    oneIssue({ flags: { join: `${ID}@127.0.0.1:1,127.0.0.1:2`, 'join-trust-on-first-use': 'false' } }, 'join', /flag --join/, /127\.0\.0\.1:2 has no node id/);
-    assert.equal(load({ flags: { join: `${ID}@127.0.0.1:1`, 'join-trust-on-first-use': 'no' } }).join.length, 1);
+  it('without trust on first use, every join entry needs a node id', async () => {
+    await oneIssue({ flags: { join: `${ID}@127.0.0.1:1,127.0.0.1:2`, 'join-trust-on-first-use': 'false' } }, 'join', /flag --join/, /127\.0\.0\.1:2 has no node id/);
+    assert.equal((await load({ flags: { join: `${ID}@127.0.0.1:1`, 'join-trust-on-first-use': 'no' } })).join.length, 1);
   });
 });

@@ -15,16 +15,16 @@ import { type TestNetwork, createSlice, slicesNetwork } from './slice-network.js
 const GiB = 1024 ** 3;
 const load = (env: Record<string, string>, flags = {}) => loadConfig({ env, flags, homeDir: '/h', hostname: 'h', cwd: '/w' });
 
-test('slices.maxShare: 1 by default; a fraction from the environment or a flag; 0 and more than 1 refused', () => {
-  assert.equal(load({}).slices.maxShare, 1);
-  assert.equal(load({ PEERCLOUD_SLICES_MAX_SHARE: '0.5' }).slices.maxShare, 0.5);
-  assert.equal(load({}, { 'slice-max-share': '0.25' }).slices.maxShare, 0.25);
+test('slices.maxShare: 1 by default; a fraction from the environment or a flag; 0 and more than 1 refused', async () => {
+  assert.equal((await load({})).slices.maxShare, 1);
+  assert.equal((await load({ PEERCLOUD_SLICES_MAX_SHARE: '0.5' })).slices.maxShare, 0.5);
+  assert.equal((await load({}, { 'slice-max-share': '0.25' })).slices.maxShare, 0.25);
   for (const bad of ['0', '1.5', '-0.5', 'half']) {
-    assert.throws(() => load({ PEERCLOUD_SLICES_MAX_SHARE: bad }), (err: unknown) => err instanceof ConfigError && /slices\.maxShare/.test(err.message), bad);
+    await assert.rejects(async () => load({ PEERCLOUD_SLICES_MAX_SHARE: bad }), (err: unknown) => err instanceof ConfigError && /slices\.maxShare/.test(err.message), bad);
   }
 });
 
-test('a share caps cores and memory (floor), and free cores and free memory with them; the rest is as measured', () => {
+test('a share caps cores and memory (floor), and free cores and free memory with them; the rest is as measured', async () => {
   const node = sampleNode({ cores: 16, cpuScore: 1500, memoryTotalBytes: 64 * GiB, memoryFreeBytes: 40 * GiB, freeCores: 12, loadAverage: 4 });
   const half = shareOf(node, 0.5);
   assert.equal(half.cores, 8);

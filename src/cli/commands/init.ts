@@ -17,7 +17,7 @@ export function initCommand(): Command {
     .action(async (opts: { dataDir?: string; force?: boolean }) => {
       let dataDir: string;
       try {
-        dataDir = loadConfig({ env: process.env, flags: { 'data-dir': opts.dataDir } }).dataDir;
+        dataDir = (await loadConfig({ env: process.env, flags: { 'data-dir': opts.dataDir } })).dataDir;
       } catch (err) {
         if (err instanceof ConfigError) throw new CliError(err.message, 2);
         throw err;

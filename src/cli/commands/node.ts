@@ -28,7 +28,7 @@ export function nodeCommand(): Command {
     .action(async (opts: Record<string, unknown>) => {
       let config;
       try {
-        config = loadConfig({ env: process.env, flags: opts as ConfigFlags, onWarning: (m) => process.stderr.write(`peercloud: warning: ${m}\n`) });
+        config = await loadConfig({ env: process.env, flags: opts as ConfigFlags, onWarning: (m) => process.stderr.write(`peercloud: warning: ${m}\n`) });
       } catch (err) {
         if (err instanceof ConfigError) throw new CliError(err.message, 2);
         throw err;
