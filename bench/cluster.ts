@@ -300,7 +300,7 @@ async function runClusterBench(args: string[]): Promise<number> {
       ...o.kills.map((p) => `${detect(p)}${serf && (p === 10 || p === 50) ? ` (${p === 10 ? serf.detect10 : serf.detect50})` : ''}`),
       mine.every((s) => s.connectedAfterKill !== false) ? 'yes' : 'NO',
       idle ? fmt(idle.cpuPercent, 2) : '—',
-      idle ? `${fmt(idle.rssMiB, 0)} / ${fmt(idle.privateMiB, 0)}` : '—',
+      idle ? `${fmt(idle.rssMiB, 1)} / ${fmt(idle.privateMiB, 1)}` : '—',
       idle ? `${fmt(idle.bytesOutPerS, 0)} / ${fmt(idle.bytesInPerS, 0)}` : '—',
       idle ? fmt(idle.framesOutPerS, 1) : '—',
     ]);
@@ -312,7 +312,7 @@ async function runClusterBench(args: string[]): Promise<number> {
     )}\n`,
   );
   process.stdout.write(
-    `cycle ${o.cycleMs} ms; idle figures over ${o.idleS} s from ${o.warmupS} s after cluster up at the earliest; medians over the daemons; bytes are transport payload (TLS adds ~22 bytes per frame, TCP/IP headers not counted); Serf 0.9 figures from the issue in parentheses (its agents idle at 0.3% CPU, ~300 B/s, ~15 MiB).\n`,
+    `cycle ${o.cycleMs} ms; idle figures over ${o.idleS} s from ${o.warmupS} s after cluster up at the earliest; medians over the daemons; bytes are transport payload (TLS adds ~22 bytes per frame, TCP/IP headers not counted); Serf 0.9 figures from the issue in parentheses (its agents idle at 0.3% CPU, ~300 B/s, ~15 MiB); target: RSS at most 60 MiB per daemon.\n`,
   );
   return 0;
 }
