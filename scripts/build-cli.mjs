@@ -29,12 +29,13 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
  */
 const LAZY_BUILTINS = /^(node:)?(http2|https)$/;
 
-/** The stand-in: any use of the module (a property, a call, `new`, `in`) loads it first. */
+/** The stand-in: any use of the module (reading or setting a property, a call, `new`, `in`) loads it first. */
 const lazyBuiltinSource = (name) => `
 let loaded;
 const load = () => (loaded ??= require(${JSON.stringify(name)}));
 module.exports = new Proxy(function () {}, {
   get: (_, key) => load()[key],
+  set: (_, key, value) => Reflect.set(load(), key, value),
   has: (_, key) => key in load(),
   apply: (_, self, args) => Reflect.apply(load(), self, args),
   construct: (_, args, target) => Reflect.construct(load(), args, target),
